@@ -1,0 +1,36 @@
+package dev.sparktrain.tensor;
+
+import dev.ludovic.netlib.blas.BLAS;
+
+/**
+ * GEMM through netlib's BLAS, the one Spark MLlib uses: native {@code libblas.so.3} (Debian's OpenBLAS) when
+ * it loads, else netlib's Vector API kernel, else pure Java. Row-major calls map onto column-major BLAS by
+ * computing Cᵀ = op(B)ᵀ·op(A)ᵀ, which needs no copy.
+ */
+public final class BlasGemm implements Gemm {
+  public static final BlasGemm INSTANCE = new BlasGemm(BLAS.getInstance());
+
+  private final BLAS blas;
+
+  public BlasGemm(BLAS blas) {
+    this.blas = blas;
+  }
+
+  @Override
+  public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                    float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                    float beta, float[] c, int cOff, int ldc) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+      for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[cOff + i * ldc + j] *= beta;
+      return;
+    }
+    blas.sgemm(transB ? "T" : "N", transA ? "T" : "N", n, m, k, alpha,
+        b, bOff, ldb, a, aOff, lda, beta, c, cOff, ldc);
+  }
+
+  @Override
+  public String name() {
+    return "netlib:" + blas.getClass().getSimpleName();
+  }
+}

@@ -1,0 +1,22 @@
+package dev.sparktrain.tensor;
+
+/**
+ * Single-precision general matrix multiply over row-major buffers.
+ *
+ * <p>C(M×N) = alpha·op(A)·op(B) + beta·C, where op(A) is M×K and op(B) is K×N. A is stored M×K with
+ * row stride lda, or K×M when transposed; B likewise. Buffers are addressed by offset so that layers
+ * work on slices of the flat parameter vector without copying.
+ */
+public interface Gemm {
+  void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+             float beta, float[] c, int cOff, int ldc);
+
+  /** A short name for logs and benchmarks, e.g. "netlib:JNIBLAS". */
+  String name();
+
+  /** The GEMM the trainer uses: native OpenBLAS through netlib when it loads, else netlib's Java kernels. */
+  static Gemm best() {
+    return BlasGemm.INSTANCE;
+  }
+}
