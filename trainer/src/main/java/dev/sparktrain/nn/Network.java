@@ -1,0 +1,74 @@
+package dev.sparktrain.nn;
+
+import dev.sparktrain.tensor.Gemm;
+import dev.sparktrain.tensor.Rng;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The runtime of a {@link ModelSpec}: its layers, laid out on one flat parameter vector, with forward, loss and
+ * backward over a whole minibatch. Not thread-safe: each task builds its own, and reuses it across batches.
+ */
+public final class Network {
+  private final ModelSpec spec;
+  private final List<Layer> layers = new ArrayList<>();
+  private final int[] offsets;
+  private final int paramCount;
+  private float[] gradLogits = new float[0];
+
+  public Network(ModelSpec spec, Gemm gemm) {
+    this.spec = spec;
+    long total = spec.paramCount();
+    if (total > Integer.MAX_VALUE - 8) throw new dev.sparktrain.UserError("model.layers: " + total + " parameters exceed one float array");
+    offsets = new int[spec.layers().size()];
+    int size = spec.inputSize(), off = 0;
+    for (int i = 0; i < offsets.length; i++) {
+      Layer layer = spec.layers().get(i).build(size, spec.init(), gemm);
+      layers.add(layer);
+      offsets[i] = off;
+      off += layer.paramCount();
+      size = layer.outSize();
+    }
+    paramCount = off;
+  }
+
+  public ModelSpec spec() { return spec; }
+
+  public int paramCount() { return paramCount; }
+
+  /** Fresh parameters; layer i draws from the stream (seed, INIT, i), so adding a layer leaves the others alone. */
+  public float[] initParams(long seed) {
+    float[] p = new float[paramCount];
+    for (int i = 0; i < layers.size(); i++) layers.get(i).init(p, offsets[i], Rng.derive(seed, Rng.INIT, i));
+    return p;
+  }
+
+  /** Inference logits for x (N×inputSize); the returned buffer is reused by the next call. */
+  public float[] logits(float[] params, float[] x, int n) {
+    float[] h = x;
+    for (int i = 0; i < layers.size(); i++) h = layers.get(i).forward(params, offsets[i], h, n, false);
+    return h;
+  }
+
+  /**
+   * Forward in training mode, softmax cross-entropy against labels[labelOff, labelOff+n), and backward:
+   * grad (length paramCount) is overwritten with the gradient of the summed loss.
+   */
+  public SoftmaxCrossEntropy.Stats lossAndGradient(float[] params, float[] x, int[] labels, int labelOff, int n,
+                                                   float[] grad) {
+    List<float[]> inputs = new ArrayList<>(layers.size());
+    float[] h = x;
+    for (int i = 0; i < layers.size(); i++) {
+      inputs.add(h);
+      h = layers.get(i).forward(params, offsets[i], h, n, true);
+    }
+    int k = spec.numClasses();
+    if (gradLogits.length < n * k) gradLogits = new float[n * k];
+    SoftmaxCrossEntropy.Stats stats = SoftmaxCrossEntropy.lossAndGradient(h, labels, labelOff, n, k, gradLogits);
+    float[] g = gradLogits;
+    for (int i = layers.size() - 1; i >= 0; i--) {
+      g = layers.get(i).backward(params, offsets[i], grad, offsets[i], inputs.get(i), g, n, i > 0);
+    }
+    return stats;
+  }
+}

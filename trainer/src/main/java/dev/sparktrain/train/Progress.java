@@ -1,0 +1,53 @@
+package dev.sparktrain.train;
+
+import java.io.PrintStream;
+import java.time.Duration;
+
+/**
+ * Progress on stderr: one line per epoch, and a redrawn bar when stderr is a terminal. Stdout is reserved for
+ * the command's result.
+ */
+public final class Progress {
+  private final PrintStream err;
+  private final boolean bar;
+  private final long start = System.nanoTime();
+  private long lastDraw;
+
+  public Progress(PrintStream err, boolean bar) {
+    this.err = err;
+    this.bar = bar;
+  }
+
+  /** A bar only on an interactive terminal (System.console() is null when a stream is redirected). */
+  public static Progress standard() {
+    return new Progress(System.err, System.console() != null && System.getenv("CI") == null);
+  }
+
+  public void iteration(int epoch, int epochs, int t, int iterations, double meanLoss) {
+    if (!bar) return;
+    long now = System.nanoTime();
+    if (now - lastDraw < 100_000_000L && t + 1 < iterations) return;
+    lastDraw = now;
+    int width = 30, done = (int) ((long) width * (t + 1) / iterations);
+    err.printf("\r  epoch %d/%d [%s%s] %d/%d loss %.4f ", epoch, epochs, "#".repeat(done),
+        ".".repeat(width - done), t + 1, iterations, meanLoss);
+    err.flush();
+  }
+
+  public void epoch(int epoch, int epochs, double trainLoss, double valAccuracy, double examplesPerSecond, double lr) {
+    if (bar) err.print("\r\033[K");
+    err.printf("epoch %d/%d  train_loss %.4f  val_acc %s  %,.0f ex/s  lr %.3g  elapsed %s%n", epoch, epochs,
+        trainLoss, Double.isNaN(valAccuracy) ? "-" : String.format("%.4f", valAccuracy), examplesPerSecond, lr,
+        elapsed());
+  }
+
+  public void info(String message) {
+    if (bar) err.print("\r\033[K");
+    err.println(message);
+  }
+
+  public String elapsed() {
+    Duration d = Duration.ofNanos(System.nanoTime() - start);
+    return String.format("%dm%02ds", d.toMinutes(), d.toSecondsPart());
+  }
+}
