@@ -18,7 +18,8 @@ import org.apache.hadoop.fs.Path;
  * <p>Layout: magic {@code 00 00 08 D} (unsigned bytes, D dimensions), D big-endian u32 sizes, then records.
  * Images (D = 3) become float rows scaled to [0, 1]; labels (D = 1) become ints.
  */
-public record IdxFile(String path, int dims, int count, int recordSize, int headerBytes, boolean gzipped) {
+public record IdxFile(String path, int dims, int count, int recordSize, int headerBytes, boolean gzipped)
+    implements java.io.Serializable {
   /** The largest record count or record size accepted, to reject absurd headers before allocating. */
   private static final long MAX_ELEMENTS = 1L << 40;
 

@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
  * An immutable layer description, written in configs and model headers as text such as {@code dense(512)} or
  * {@code relu}; {@link #build} makes the runtime layer for a given input size.
  */
-public sealed interface LayerSpec {
+public sealed interface LayerSpec extends java.io.Serializable {
   /** The output size for an input of the given size. */
   int outSize(int inSize);
 

@@ -7,7 +7,8 @@ import java.util.List;
  * The architecture of a classifier: input size, layers, number of classes and initialization. It validates in
  * its constructor, and its text form is what configs and model headers hold.
  */
-public record ModelSpec(int inputSize, List<LayerSpec> layers, int numClasses, Init init) {
+public record ModelSpec(int inputSize, List<LayerSpec> layers, int numClasses, Init init)
+    implements java.io.Serializable {
   public ModelSpec {
     if (inputSize <= 0) throw new UserError("model input size must be positive, got " + inputSize);
     if (numClasses < 2) throw new UserError("data.num_classes must be at least 2, got " + numClasses);

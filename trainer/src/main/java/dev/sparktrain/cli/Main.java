@@ -1,0 +1,100 @@
+package dev.sparktrain.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sparktrain.UserError;
+import dev.sparktrain.config.Settings;
+import dev.sparktrain.config.TrainConfig;
+import dev.sparktrain.data.DatasetFetcher;
+import dev.sparktrain.spark.ModelJobs;
+import dev.sparktrain.spark.Sessions;
+import dev.sparktrain.spark.SparkTrainer;
+import dev.sparktrain.train.Progress;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The entry point: {@code train|evaluate|predict CONF [key=value ...]} and {@code fetch DATASET}. The last line
+ * on stdout is always one JSON object: the result, or {@code {"error": ...}}; everything else goes to stderr.
+ * Exit codes: 0 success, 2 bad input (one line on stderr, no stack trace), 1 an internal failure.
+ */
+public final class Main {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String USAGE = "usage: sparktrain train|evaluate|predict CONF [key=value ...] | fetch DATASET";
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Runs a command and returns its exit code; the JSON result is the last line written to out. */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    try {
+      Map<String, Object> result = dispatch(args);
+      out.println(JSON.writeValueAsString(result));
+      return 0;
+    } catch (Throwable t) {
+      UserError user = UserError.find(t);
+      String message = user != null ? user.getMessage() : t.toString();
+      if (user == null) t.printStackTrace(err);
+      err.println("error: " + message);
+      try {
+        out.println(JSON.writeValueAsString(Map.of("error", message)));
+      } catch (Exception ignored) {
+        out.println("{\"error\": \"unprintable\"}");
+      }
+      return user != null ? 2 : 1;
+    }
+  }
+
+  private static Map<String, Object> dispatch(String[] args) throws Exception {
+    if (args.length < 2) throw new UserError(USAGE);
+    String command = args[0];
+    if (command.equals("fetch")) {
+      var dir = DatasetFetcher.standard(System.err::println).locate(args[1]);
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("dataset", args[1]);
+      r.put("dir", dir.toString());
+      return r;
+    }
+    if (!List.of("train", "evaluate", "predict").contains(command)) throw new UserError(USAGE);
+    List<String> overrides = Arrays.asList(args).subList(2, args.length);
+    for (String o : overrides) {
+      if (!o.contains("=")) throw new UserError("command line: expected key=value, got '" + o + "'");
+    }
+    TrainConfig cfg = TrainConfig.from(Settings.load(args[1], overrides));
+    Progress progress = Progress.standard();
+    SparkSession spark = Sessions.create("sparktrain " + command + " " + args[1], cfg.spark());
+    try {
+      return switch (command) {
+        case "train" -> trainResult(new SparkTrainer(spark, cfg, progress).run());
+        case "evaluate" -> ModelJobs.evaluate(spark, cfg, progress);
+        default -> ModelJobs.predict(spark, cfg, progress);
+      };
+    } finally {
+      spark.stop();
+    }
+  }
+
+  private static Map<String, Object> trainResult(SparkTrainer.Result r) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("test_accuracy", r.testAccuracy());
+    m.put("test_loss", r.testLoss());
+    m.put("validation_accuracy", r.validationAccuracy());
+    m.put("train_loss", r.trainLoss());
+    m.put("epochs", r.epochs());
+    m.put("seconds_per_epoch", r.secondsPerEpoch());
+    m.put("examples_per_second", r.examplesPerSecond());
+    m.put("train_examples", r.trainExamples());
+    m.put("validation_examples", r.validationExamples());
+    m.put("test_examples", r.testExamples());
+    m.put("parameters", r.parameters());
+    m.put("blas", r.blas());
+    m.put("model", r.model());
+    return m;
+  }
+}

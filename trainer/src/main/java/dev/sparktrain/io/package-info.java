@@ -1,0 +1,14 @@
+// The io package: sparktrain's binary tensor file, the one on-disk format for models and checkpoints.
+/**
+ * Model and checkpoint files.
+ *
+ * <p>{@link dev.sparktrain.io.TensorFile} reads and writes the sparktrain tensor file: a magic number, a JSON
+ * header (format name, format version, tensor names and shapes, and the caller's metadata), float32
+ * little-endian tensor data and a CRC32C trailer. The byte layout, the header fields and the order in which a
+ * reader validates them are specified in {@code docs/model-format.md}, with a NumPy reader for users.
+ *
+ * <p>Files are written atomically through Hadoop's {@code FileSystem} and validated before any tensor is
+ * allocated; every bad file is reported as a one-line {@link dev.sparktrain.UserError} naming it. Java
+ * serialization is never used.
+ */
+package dev.sparktrain.io;

@@ -1,0 +1,35 @@
+package dev.sparktrain.spark;
+
+import dev.sparktrain.data.DataBlock;
+import dev.sparktrain.nn.ModelSpec;
+import dev.sparktrain.train.GradientSum;
+import dev.sparktrain.train.GradientTask;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+
+/** Loss and accuracy of a model over cached blocks, as one Spark job; partials are summed in partition order. */
+final class DistributedEvaluation {
+  private DistributedEvaluation() {}
+
+  /** Accuracy, mean loss and example count. */
+  record Metrics(double accuracy, double loss, long count) {}
+
+  static Metrics run(JavaRDD<DataBlock> blocks, ModelSpec spec, float[] params, String description) {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(blocks.context());
+    sc.setJobDescription(description);
+    Broadcast<float[]> bc = sc.broadcast(params);
+    try {
+      double loss = 0;
+      long count = 0, correct = 0;
+      for (GradientSum.Node n : blocks.map(b -> GradientTask.evaluate(spec, bc.value(), b)).collect()) {
+        loss += n.lossSum();
+        count += n.count();
+        correct += n.correct();
+      }
+      return new Metrics(count == 0 ? Double.NaN : (double) correct / count, count == 0 ? Double.NaN : loss / count, count);
+    } finally {
+      bc.destroy();
+    }
+  }
+}

@@ -1,0 +1,175 @@
+package dev.sparktrain.spark;
+
+import dev.sparktrain.UserError;
+import dev.sparktrain.Version;
+import dev.sparktrain.config.TrainConfig;
+import dev.sparktrain.data.DataBlock;
+import dev.sparktrain.io.SavedModel;
+import dev.sparktrain.nn.ModelSpec;
+import dev.sparktrain.optim.Optimizers;
+import dev.sparktrain.optim.Schedule;
+import dev.sparktrain.optim.Stepper;
+import dev.sparktrain.tensor.Gemm;
+import dev.sparktrain.train.GradientSum;
+import dev.sparktrain.train.GradientTask;
+import dev.sparktrain.train.MinibatchPlan;
+import dev.sparktrain.train.Progress;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The simple engine: one Spark job per optimizer step. The driver holds the parameters and the optimizer state;
+ * each step broadcasts the parameters, every partition computes the gradient sum of its share of the global
+ * minibatch, treeAggregate combines the sums, and the driver applies the optimizer to the mean gradient.
+ */
+public final class SparkTrainer {
+  private final SparkSession spark;
+  private final JavaSparkContext sc;
+  private final TrainConfig cfg;
+  private final Progress progress;
+
+  public SparkTrainer(SparkSession spark, TrainConfig cfg, Progress progress) {
+    this.spark = spark;
+    this.sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    this.cfg = cfg;
+    this.progress = progress;
+  }
+
+  /** What a training run produced, as reported on the command's last stdout line. */
+  public record Result(double testAccuracy, double testLoss, double validationAccuracy, double trainLoss,
+                       int epochs, double secondsPerEpoch, double examplesPerSecond, long trainExamples,
+                       long validationExamples, long testExamples, long parameters, String model, String blas) {}
+
+  /** The model after training, before it is saved. */
+  public record Trained(ModelSpec spec, float[] params, PreparedData data, double trainLoss, double valAccuracy,
+                        double secondsPerEpoch, double examplesPerSecond) {}
+
+  public Result run() {
+    Sources sources = Sources.resolve(cfg.data(), progress);
+    DataLoader loader = new DataLoader(spark, cfg.data().numClasses(), cfg.data().partitions());
+    Examples examples = loader.load(sources.train());
+    ModelSpec spec = ModelSpec.parse(examples.dim(), cfg.model().layers(), cfg.data().numClasses(), cfg.model().init());
+    PreparedData data = PreparedData.prepare(examples, cfg.training().seed(), cfg.data().validationFraction(),
+        cfg.data().standardize());
+    progress.info(String.format("data: %,d training and %,d validation examples of %d features in %d partitions; "
+            + "model: %s, %,d parameters; BLAS: %s", data.trainCount(), data.validationCount(), data.dim(),
+        data.offsets().length, spec.layersText(), spec.paramCount(), Gemm.best().name()));
+    Trained t = fit(spec, data);
+
+    DistributedEvaluation.Metrics test = new DistributedEvaluation.Metrics(Double.NaN, Double.NaN, 0);
+    if (sources.test() != null) {
+      Examples testExamples = loader.load(sources.test());
+      requireDim(testExamples, spec);
+      var std = data.standardizer();
+      JavaRDD<DataBlock> blocks = testExamples.blocks().map(b -> b.standardized(std));
+      test = DistributedEvaluation.run(blocks, spec, t.params(), "test · " + sources.test().features());
+      progress.info(String.format("test accuracy %.4f (%,d examples)", test.accuracy(), test.count()));
+    }
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    metrics.put("test_accuracy", test.accuracy());
+    metrics.put("validation_accuracy", t.valAccuracy());
+    metrics.put("train_loss", t.trainLoss());
+    SavedModel model = new SavedModel(spec, t.params(), data.standardizer(), cfg.resolved(), provenance(sources), metrics);
+    model.save(cfg.model().path(), sc.hadoopConfiguration());
+    data.release();
+    return new Result(test.accuracy(), test.loss(), t.valAccuracy(), t.trainLoss(), cfg.training().epochs(),
+        t.secondsPerEpoch(), t.examplesPerSecond(), data.trainCount(), data.validationCount(), test.count(),
+        spec.paramCount(), cfg.model().path(), Gemm.best().name());
+  }
+
+  static void requireDim(Examples e, ModelSpec spec) {
+    if (e.dim() != spec.inputSize()) {
+      throw new UserError(e.source() + ": " + e.dim() + " features per example, but the model expects "
+          + spec.inputSize());
+    }
+  }
+
+  /** The training loop over prepared data. */
+  public Trained fit(ModelSpec spec, PreparedData data) {
+    var training = cfg.training();
+    MinibatchPlan plan = new MinibatchPlan(training.seed(), data.trainCount(), training.batchSize());
+    Schedule lr = Schedule.constant(cfg.optimizer().learningRate());
+    float[] params = GradientTask.network(spec).initParams(training.seed());
+    Stepper<?> optimizer = Stepper.start(
+        Optimizers.byName(cfg.optimizer().name(), lr, cfg.optimizer().momentum()), params);
+    int iterations = plan.iterationsPerEpoch();
+    double trainLoss = Double.NaN, valAcc = Double.NaN, seconds = 0;
+    long step = 0;
+    for (int epoch = 0; epoch < training.epochs(); epoch++) {
+      long start = System.nanoTime();
+      double lossSum = 0;
+      long count = 0;
+      for (int t = 0; t < iterations; t++, step++) {
+        sc.setJobDescription(String.format("epoch %d · iteration %d/%d", epoch + 1, t + 1, iterations));
+        GradientSum.Node g = gradient(spec, params, data, plan, epoch, t);
+        checkFinite(g, epoch, t);
+        params = optimizer.step(scale(g.grad(), 1f / g.count(), params.length), params);
+        lossSum += g.lossSum();
+        count += g.count();
+        progress.iteration(epoch + 1, training.epochs(), t, iterations, lossSum / count);
+      }
+      seconds += (System.nanoTime() - start) / 1e9;
+      trainLoss = lossSum / count;
+      valAcc = data.validationCount() == 0 ? Double.NaN
+          : DistributedEvaluation.run(data.validation(), spec, params, "validation · epoch " + (epoch + 1)).accuracy();
+      progress.epoch(epoch + 1, training.epochs(), trainLoss, valAcc,
+          count / ((System.nanoTime() - start) / 1e9), lr.at(step));
+    }
+    return new Trained(spec, params, data, trainLoss, valAcc, seconds / training.epochs(),
+        (double) data.trainCount() * training.epochs() / seconds);
+  }
+
+  /**
+   * One distributed step: broadcast the parameters, let each partition compute the gradient sum of its share of
+   * the minibatch, combine with treeAggregate from an empty zero value, and destroy the broadcast.
+   */
+  private GradientSum.Node gradient(ModelSpec spec, float[] params, PreparedData data, MinibatchPlan plan,
+                                    int epoch, int t) {
+    Broadcast<float[]> bc = sc.broadcast(params);
+    try {
+      int partitions = data.offsets().length;
+      int[] offsets = data.offsets();
+      return data.train().mapPartitionsWithIndex((p, blocks) -> {
+        GradientSum.Node node = GradientTask.compute(spec, bc.value(), blocks.next(), offsets[p], plan, epoch, t);
+        return List.of(GradientSum.leaf(partitions, p, node)).iterator();
+      }, true).treeAggregate(GradientSum.empty(partitions), GradientSum::merge, GradientSum::merge,
+          cfg.training().treeDepth()).total();
+    } finally {
+      bc.destroy();
+    }
+  }
+
+  private static float[] scale(float[] sum, float factor, int length) {
+    float[] g = new float[length];
+    if (sum != null) for (int i = 0; i < length; i++) g[i] = sum[i] * factor;
+    return g;
+  }
+
+  private void checkFinite(GradientSum.Node g, int epoch, int t) {
+    boolean ok = Double.isFinite(g.lossSum());
+    if (ok && g.grad() != null) for (float v : g.grad()) if (!Float.isFinite(v)) { ok = false; break; }
+    if (!ok) {
+      throw new UserError(String.format("epoch %d iteration %d: the loss or gradient is not finite; the learning "
+          + "rate is probably too high (optimizer.learning_rate = %s)", epoch + 1, t + 1, cfg.optimizer().learningRate()));
+    }
+  }
+
+  private Map<String, String> provenance(Sources sources) {
+    Map<String, String> p = new LinkedHashMap<>();
+    p.put("sparktrain_version", Version.get());
+    p.put("spark_version", spark.version());
+    p.put("java_version", System.getProperty("java.version"));
+    p.put("trainer", "SparkTrainer (job per step)");
+    p.put("seed", Long.toString(cfg.training().seed()));
+    p.put("train_data", sources.train().features());
+    p.put("blas", Gemm.best().name());
+    p.put("created", Instant.now().toString());
+    return p;
+  }
+}
