@@ -13,10 +13,14 @@ import java.util.Arrays;
 public record NamedTensor(String name, int[] shape, float[] values) {
   public NamedTensor {
     if (name == null || name.isEmpty()) throw new IllegalArgumentException("tensor name must be non-empty");
-    if (shape == null || values == null) throw new IllegalArgumentException("tensor '" + name + "': null shape or values");
+    if (shape == null || values == null) {
+      throw new IllegalArgumentException("tensor '" + name + "': null shape or values");
+    }
     shape = shape.clone();
     for (int d : shape) {
-      if (d < 0) throw new IllegalArgumentException("tensor '" + name + "': negative dimension in " + Arrays.toString(shape));
+      if (d < 0) {
+        throw new IllegalArgumentException("tensor '" + name + "': negative dimension in " + Arrays.toString(shape));
+      }
     }
     long count = elementCount(shape);
     if (count != values.length) {

@@ -76,7 +76,10 @@ public final class TensorFile {
     /** The tensor called {@code name}; a file without it is a UserError naming the file. */
     public NamedTensor tensor(String name) {
       NamedTensor t = tensors.get(name);
-      if (t == null) throw new UserError(source + ": has no tensor '" + name + "' (it has " + tensors.keySet() + ")");
+      if (t == null) {
+        String names = shorten(tensors.keySet().toString());
+        throw new UserError(source + ": has no tensor '" + name + "' (it has " + names + ")");
+      }
       return t;
     }
 
@@ -92,7 +95,7 @@ public final class TensorFile {
    * Writes {@code tensors} (in order) with the caller's {@code meta} to {@code uri}, atomically.
    *
    * @param format what the file is, e.g. {@link #MODEL_FORMAT}; readers demand the format they expect
-   * @param meta the caller's metadata (architecture, resolved config, provenance), returned as is by read; may be null
+   * @param meta the caller's metadata (architecture, resolved config, provenance), returned by read; may be null
    * @throws IllegalArgumentException for a blank format or duplicate tensor names, before any file is touched
    * @throws UserError if the file cannot be written; the previous file, if any, is then unchanged
    */
@@ -104,7 +107,7 @@ public final class TensorFile {
       Path target = qualified(uri, conf);
       fs = rawFileSystem(target, conf);
       refuseDirectory(uri, fs, target);
-      temp = new Path(target.getParent(), "." + target.getName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+      temp = tempFileFor(target);
       try (FSDataOutputStream out = fs.create(temp, false)) {
         encode(out, header, tensors);
         if (out.hasCapability(StreamCapabilities.HSYNC)) out.hsync(); // durable before it becomes visible
@@ -142,7 +145,8 @@ public final class TensorFile {
   }
 
   /** Writes a whole tensor file to {@code out} (not closed); what {@link #write} puts in the file. */
-  public static void encode(OutputStream out, String format, ObjectNode meta, List<NamedTensor> tensors) throws IOException {
+  public static void encode(OutputStream out, String format, ObjectNode meta, List<NamedTensor> tensors)
+      throws IOException {
     encode(out, headerFor(format, meta, tensors), tensors);
   }
 
@@ -158,10 +162,11 @@ public final class TensorFile {
     checkMagic(source, prefix.array());
     long headerLength = Integer.toUnsignedLong(prefix.getInt(MAGIC.length));
     if (headerLength > MAX_HEADER_BYTES) {
-      throw bad(source, "header length " + headerLength + " exceeds the " + (MAX_HEADER_BYTES >> 20) + " MiB limit (corrupt file?)");
+      throw bad(source, "header length " + headerLength + " exceeds the 16 MiB limit (corrupt file?)");
     }
     if (headerLength > length - FIXED_BYTES) {
-      throw bad(source, "header length " + headerLength + " does not fit in the file's " + length + " bytes (truncated?)");
+      throw bad(source,
+          "header length " + headerLength + " does not fit in the file's " + length + " bytes (truncated?)");
     }
     TensorHeader header = TensorHeader.parse(source, readExactly(source, in, (int) headerLength, crc), expectedFormat);
     long expected = FIXED_BYTES + headerLength + header.dataBytes();
@@ -214,14 +219,15 @@ public final class TensorFile {
     }
     byte[] header = TensorHeader.encode(format, meta, tensors, PREFIX_BYTES);
     if (header.length > MAX_HEADER_BYTES) {
-      throw new IllegalArgumentException("header of " + header.length + " bytes exceeds the " + (MAX_HEADER_BYTES >> 20) + " MiB limit");
+      throw new IllegalArgumentException("header of " + header.length + " bytes exceeds the 16 MiB limit");
     }
     return header;
   }
 
   private static void encode(OutputStream out, byte[] header, List<NamedTensor> tensors) throws IOException {
     CRC32C crc = new CRC32C();
-    ByteBuffer prefix = ByteBuffer.allocate(PREFIX_BYTES).order(ByteOrder.LITTLE_ENDIAN).put(MAGIC).putInt(header.length);
+    ByteBuffer prefix = ByteBuffer.allocate(PREFIX_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    prefix.put(MAGIC).putInt(header.length);
     writeChecked(out, crc, prefix.array(), PREFIX_BYTES);
     writeChecked(out, crc, header, header.length);
     long dataBytes = 0;
@@ -307,6 +313,12 @@ public final class TensorFile {
   private static FileSystem rawFileSystem(Path path, Configuration conf) throws IOException {
     FileSystem fs = path.getFileSystem(conf);
     return fs instanceof ChecksumFileSystem checksummed ? checksummed.getRawFileSystem() : fs;
+  }
+
+  /** A hidden name beside the target: Hadoop and Spark input formats skip files starting with a dot. */
+  private static Path tempFileFor(Path target) {
+    String suffix = Long.toHexString(ThreadLocalRandom.current().nextLong());
+    return new Path(target.getParent(), "." + target.getName() + "." + suffix + ".tmp");
   }
 
   private static void refuseDirectory(String uri, FileSystem fs, Path target) throws IOException {

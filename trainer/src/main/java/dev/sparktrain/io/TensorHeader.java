@@ -112,8 +112,8 @@ record TensorHeader(String format, ObjectNode meta, List<TensorHeader.Entry> ten
     if (version == null || !version.isIntegralNumber()) throw bad(source, "header has no integer \"format_version\"");
     if (version.isInt() && version.intValue() == FORMAT_VERSION) return;
     if (version.bigIntegerValue().compareTo(BigInteger.valueOf(FORMAT_VERSION)) > 0) {
-      throw bad(source, "format_version " + TensorFile.shorten(version.asText()) + " is newer than this sparktrain reads ("
-          + FORMAT_VERSION + "); upgrade sparktrain");
+      throw bad(source, "format_version " + TensorFile.shorten(version.asText())
+          + " is newer than this sparktrain reads (" + FORMAT_VERSION + "); upgrade sparktrain");
     }
     throw bad(source, "unsupported format_version " + TensorFile.shorten(version.asText()));
   }
@@ -142,7 +142,8 @@ record TensorHeader(String format, ObjectNode meta, List<TensorHeader.Entry> ten
     where = "tensor " + quoted(name.textValue());
     JsonNode dtype = entry.get("dtype");
     if (dtype == null || !"float32".equals(dtype.textValue())) {
-      throw bad(source, where + " has dtype " + (dtype == null ? "(missing)" : quoted(dtype.asText())) + ", expected \"float32\"");
+      String found = dtype == null ? "(missing)" : quoted(dtype.asText());
+      throw bad(source, where + " has dtype " + found + ", expected \"float32\"");
     }
     int[] shape = parseShape(source, where, entry.get("shape"));
     long count = NamedTensor.elementCount(shape);
@@ -159,7 +160,8 @@ record TensorHeader(String format, ObjectNode meta, List<TensorHeader.Entry> ten
     for (int i = 0; i < dims.length; i++) {
       JsonNode d = shape.get(i);
       if (!d.isInt() || d.intValue() < 0) {
-        throw bad(source, where + " has dimension " + TensorFile.shorten(d.toString()) + "; dimensions are integers in [0, 2^31)");
+        throw bad(source,
+            where + " has dimension " + TensorFile.shorten(d.toString()) + "; dimensions are integers in [0, 2^31)");
       }
       dims[i] = d.intValue();
     }

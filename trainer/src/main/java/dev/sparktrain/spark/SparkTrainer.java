@@ -129,7 +129,7 @@ public final class SparkTrainer {
    * One distributed step: broadcast the parameters, let each partition compute the gradient sum of its share of
    * the minibatch, combine with treeAggregate from an empty zero value, and destroy the broadcast.
    */
-  private GradientSum.Node gradient(ModelSpec spec, float[] params, PreparedData data, MinibatchPlan plan,
+  GradientSum.Node gradient(ModelSpec spec, float[] params, PreparedData data, MinibatchPlan plan,
                                     int epoch, int t) {
     Broadcast<float[]> bc = sc.broadcast(params);
     try {

@@ -1,0 +1,80 @@
+package dev.sparktrain.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sparktrain.config.Settings;
+import dev.sparktrain.config.TrainConfig;
+import dev.sparktrain.data.DataBlock;
+import dev.sparktrain.nn.Init;
+import dev.sparktrain.nn.ModelSpec;
+import dev.sparktrain.nn.Network;
+import dev.sparktrain.nn.SoftmaxCrossEntropy;
+import dev.sparktrain.tensor.BlasGemm;
+import dev.sparktrain.testing.SparkFixture;
+import dev.sparktrain.testing.SyntheticImages;
+import dev.sparktrain.testing.Tolerance;
+import dev.sparktrain.train.GradientSum;
+import dev.sparktrain.train.MinibatchPlan;
+import dev.sparktrain.train.Progress;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The gradient aggregated over 2 partitions equals the single-process gradient on the same examples. */
+class DistributedGradientTest {
+  @TempDir Path dir;
+
+  @Test
+  void twoPartitionsMatchOneProcess() throws Exception {
+    SyntheticImages.writeDataset(dir, 700, 10, 8, 4);
+    SparkSession spark = SparkFixture.local2();
+    TrainConfig cfg = TrainConfig.from(Settings.of(Map.of(
+        "data.train", dir.resolve("train-images.gz").toString(),
+        "data.train_labels", dir.resolve("train-labels.gz").toString(),
+        "data.num_classes", "4", "data.partitions", "2",
+        "model.layers", "dense(16), relu, dense(4)", "train.batch_size", "96")));
+    DataLoader loader = new DataLoader(spark, 4, 2);
+    Examples examples = loader.load(new DataLoader.Source("idx", cfg.data().train(), cfg.data().trainLabels(), "", ""));
+    PreparedData data = PreparedData.prepare(examples, 42, 0.1, true);
+    assertEquals(2, data.offsets().length);
+    ModelSpec spec = ModelSpec.parse(64, "dense(16), relu, dense(4)", 4, Init.HE);
+    float[] params = new Network(spec, BlasGemm.INSTANCE).initParams(5);
+    MinibatchPlan plan = new MinibatchPlan(42, data.trainCount(), 96);
+    SparkTrainer trainer = new SparkTrainer(spark, cfg, new Progress(new PrintStream(PrintStream.nullOutputStream()), false));
+
+    // the same examples, concatenated in global training-index order, in one process
+    List<DataBlock> blocks = data.train().collect();
+    int n = data.trainCount(), d = 64;
+    float[] allX = new float[n * d];
+    int[] allY = new int[n];
+    for (int p = 0; p < blocks.size(); p++) {
+      System.arraycopy(blocks.get(p).x(), 0, allX, data.offsets()[p] * d, blocks.get(p).n() * d);
+      System.arraycopy(blocks.get(p).y(), 0, allY, data.offsets()[p], blocks.get(p).n());
+    }
+    for (int t : new int[] {0, 3, plan.iterationsPerEpoch() - 1}) {
+      GradientSum.Node distributed = trainer.gradient(spec, params, data, plan, 1, t);
+      int[] rows = plan.localRows(1, t, 0, n);
+      float[] x = new float[rows.length * d];
+      int[] y = new int[rows.length];
+      for (int i = 0; i < rows.length; i++) {
+        System.arraycopy(allX, rows[i] * d, x, i * d, d);
+        y[i] = allY[rows[i]];
+      }
+      float[] single = new float[params.length];
+      SoftmaxCrossEntropy.Stats s = new Network(spec, BlasGemm.INSTANCE).lossAndGradient(params, x, y, 0, rows.length, single);
+      assertEquals(rows.length, distributed.count());
+      assertEquals(s.lossSum(), distributed.lossSum(), 1e-6 * Math.abs(s.lossSum()));
+      double rel = Tolerance.maxRelative(single, distributed.grad());
+      assertTrue(rel <= 1e-5, "iteration " + t + ": relative difference " + rel);
+      // a retried or repeated step computes the same bits
+      assertArrayEquals(distributed.grad(), trainer.gradient(spec, params, data, plan, 1, t).grad());
+    }
+    data.release();
+  }
+}
