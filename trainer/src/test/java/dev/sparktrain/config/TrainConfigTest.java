@@ -1,0 +1,75 @@
+package dev.sparktrain.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.sparktrain.UserError;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Config files parse with line-numbered errors; every bad value names its setting and where it came from. */
+class TrainConfigTest {
+  @TempDir Path dir;
+
+  private Path conf(String text) throws Exception {
+    return Files.writeString(dir.resolve("job.conf"), text);
+  }
+
+  private String error(String text, String... overrides) throws Exception {
+    Path p = conf(text);
+    return assertThrows(UserError.class, () -> TrainConfig.from(Settings.load(p.toString(), List.of(overrides)))).getMessage();
+  }
+
+  @Test
+  void shippedConfigParsesAndOverridesWin() {
+    TrainConfig c = TrainConfig.from(Settings.load("../conf/fashion-mlp.conf", List.of("train.epochs=3", "spark.master=local[2]")));
+    assertEquals(3, c.training().epochs());
+    assertEquals(128, c.training().batchSize());
+    assertEquals("dense(512), relu, dense(256), relu, dense(10)", c.model().layers());
+    assertEquals("local[2]", c.spark().get("spark.master"));
+    assertEquals("3", c.resolved().get("train.epochs"));
+  }
+
+  @Test
+  void unknownKeyNamesFileLineAndSuggestion() throws Exception {
+    String path = dir.resolve("job.conf").toString();
+    assertEquals(path + ":3: unknown setting 'train.epoch' (did you mean 'train.epochs'?)",
+        error("data.dataset = fashion-mnist\n# comment\ntrain.epoch = 5\n"));
+    assertEquals("command line: unknown setting 'optimiser.name' (did you mean 'optimizer.name'?)",
+        error("data.dataset = fashion-mnist\n", "optimiser.name=sgd"));
+  }
+
+  @Test
+  void badValuesNameTheSetting() throws Exception {
+    String path = dir.resolve("job.conf").toString();
+    assertEquals("command line: optimizer.learning_rate = -0.1: must be a positive number",
+        error("data.dataset = fashion-mnist\n", "optimizer.learning_rate=-0.1"));
+    assertEquals(path + ":2: train.batch_size = 0: must be at least 1",
+        error("data.dataset = fashion-mnist\ntrain.batch_size = 0\n"));
+    assertEquals(path + ":2: optimizer.momentum = 1.5: must be in [0, 1)",
+        error("data.dataset = fashion-mnist\noptimizer.momentum = 1.5\n"));
+    assertEquals(path + ":2: train.epochs = ten: not an integer",
+        error("data.dataset = fashion-mnist\ntrain.epochs = ten\n"));
+    assertEquals("optimizer.name = adagrad: unknown optimizer (known: sgd, momentum)",
+        error("data.dataset = fashion-mnist\noptimizer.name = adagrad\n"));
+    assertEquals("data.format = hdf5: unknown format (known: idx, libsvm, parquet, csv)",
+        error("data.dataset = fashion-mnist\ndata.format = hdf5\n"));
+    assertEquals(path + ":1: expected key = value, got 'epochs 10'", error("epochs 10\n"));
+  }
+
+  @Test
+  void missingConfigFile() {
+    assertEquals("nope.conf: config file not found",
+        assertThrows(UserError.class, () -> Settings.load("nope.conf", List.of())).getMessage());
+  }
+
+  @Test
+  void defaultsAreComplete() {
+    TrainConfig c = TrainConfig.from(Settings.of(Map.of("data.dataset", "fashion-mnist")));
+    assertEquals(23, c.resolved().size());
+  }
+}
