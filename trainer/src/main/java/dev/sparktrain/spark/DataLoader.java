@@ -6,7 +6,6 @@ import dev.sparktrain.data.IdxFile;
 import dev.sparktrain.data.LibsvmLine;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
@@ -89,33 +88,17 @@ final class DataLoader {
 
   private Examples libsvm(Source src) {
     String path = src.features();
-    JavaRDD<String> lines = sc.textFile(path, partitions);
-    if (lines.getNumPartitions() > partitions) lines = lines.coalesce(partitions);
-    JavaRDD<Tuple2<String, Long>> numbered = lines.zipWithIndex().rdd().toJavaRDD().filter(t -> !LibsvmLine.isBlank(t._1()));
     int nc = numClasses;
+    JavaRDD<Parsed> parsed = sc.textFile(path, partitions).zipWithIndex().rdd().toJavaRDD()
+        .filter(t -> !LibsvmLine.isBlank(t._1()))
+        .map(t -> {
+          LibsvmLine l = LibsvmLine.parse(t._1(), path, t._2() + 1, nc);
+          return new Parsed(t._2() + 1, l.label(), l.indices(), l.values());
+        });
     sc.setJobDescription("load " + path + " · feature dimension");
-    int dim = numbered.map(t -> LibsvmLine.parse(t._1(), path, t._2() + 1, nc).maxIndex())
-        .fold(0, Math::max);
+    int dim = parsed.map(r -> r.indices().length == 0 ? 0 : r.indices()[r.indices().length - 1]).fold(0, Math::max);
     if (dim == 0) throw new UserError(path + ": no examples");
-    JavaRDD<DataBlock> blocks = numbered.mapPartitions(it -> {
-      List<LibsvmLine> rows = new ArrayList<>();
-      List<Long> ids = new ArrayList<>();
-      while (it.hasNext()) {
-        Tuple2<String, Long> t = it.next();
-        rows.add(LibsvmLine.parse(t._1(), path, t._2() + 1, nc));
-        ids.add(t._2() + 1);
-      }
-      float[] x = new float[rows.size() * dim];
-      int[] y = new int[rows.size()];
-      long[] r = new long[rows.size()];
-      for (int i = 0; i < rows.size(); i++) {
-        rows.get(i).scatter(x, i * dim, dim);
-        y[i] = rows.get(i).label();
-        r[i] = ids.get(i);
-      }
-      return List.of(new DataBlock(rows.size(), dim, x, y, r)).iterator();
-    });
-    return new Examples(blocks, dim, path);
+    return new Examples(blocksByRow(parsed, dim, path), dim, path);
   }
 
   private Examples dataFrame(Source src) {
@@ -150,39 +133,81 @@ final class DataLoader {
       throw new UserError(path + ": features column '" + src.featuresCol() + "' is " + ft.simpleString()
           + ", expected a vector or an array of numbers");
     }
-    JavaRDD<Row> rows = sel.javaRDD();
-    if (rows.getNumPartitions() > partitions) rows = rows.coalesce(partitions);
-    JavaRDD<Tuple2<Row, Long>> numbered = rows.zipWithIndex().rdd().toJavaRDD();
-    sc.setJobDescription("load " + path + " · feature dimension");
-    Tuple2<Row, Long> first = numbered.first();
-    int dim = toFloats(first._1().get(0), path, 1).length;
     int nc = numClasses;
-    JavaRDD<DataBlock> blocks = numbered.mapPartitions((Iterator<Tuple2<Row, Long>> it) -> {
-      List<float[]> xs = new ArrayList<>();
-      List<Integer> ys = new ArrayList<>();
-      List<Long> ids = new ArrayList<>();
-      while (it.hasNext()) {
-        Tuple2<Row, Long> t = it.next();
-        long row = t._2() + 1;
-        float[] x = toFloats(t._1().get(0), path, row);
-        if (x.length != dim) {
-          throw new UserError(path + ": row " + row + ": " + x.length + " features, but row 1 has " + dim);
-        }
-        xs.add(x);
-        ys.add(LibsvmLine.classLabel(t._1().isNullAt(1) ? Double.NaN : t._1().getDouble(1), path, row, nc));
-        ids.add(row);
-      }
-      float[] x = new float[xs.size() * dim];
-      int[] y = new int[xs.size()];
-      long[] r = new long[xs.size()];
-      for (int i = 0; i < xs.size(); i++) {
-        System.arraycopy(xs.get(i), 0, x, i * dim, dim);
-        y[i] = ys.get(i);
-        r[i] = ids.get(i);
-      }
-      return List.of(new DataBlock(xs.size(), dim, x, y, r)).iterator();
+    JavaRDD<Parsed> parsed = sel.javaRDD().zipWithIndex().rdd().toJavaRDD().map(t -> {
+      long row = t._2() + 1;
+      float[] x = toFloats(t._1().get(0), path, row);
+      int y = LibsvmLine.classLabel(t._1().isNullAt(1) ? Double.NaN : t._1().getDouble(1), path, row, nc);
+      return new Parsed(row, y, null, x);
     });
-    return new Examples(blocks, dim, path);
+    sc.setJobDescription("load " + path + " · feature dimension");
+    int dim = parsed.first().values().length;
+    return new Examples(blocksByRow(parsed, dim, path), dim, path);
+  }
+
+  /** One parsed example: sparse (1-based indices) when indices is non-null, else dense values. */
+  record Parsed(long row, int label, int[] indices, float[] values) implements java.io.Serializable {}
+
+  /**
+   * Exactly `partitions` blocks of contiguous source rows, whatever partitioning the source had: a range
+   * partitioner on the row number, then rows sorted within each partition, so the result is deterministic.
+   */
+  private JavaRDD<DataBlock> blocksByRow(JavaRDD<Parsed> parsed, int dim, String path) {
+    sc.setJobDescription("load " + path + " · count");
+    long n = parsed.count();
+    if (n == 0) throw new UserError(path + ": no examples");
+    int parts = (int) Math.min(partitions, n);
+    long first = parsed.map(Parsed::row).fold(Long.MAX_VALUE, Math::min), last = parsed.map(Parsed::row).fold(0L, Math::max);
+    long span = last - first + 1;
+    return parsed.mapToPair(r -> new Tuple2<>(r.row(), r))
+        .partitionBy(new RowRangePartitioner(parts, first, span))
+        .mapPartitions(it -> {
+          List<Parsed> rows = new ArrayList<>();
+          it.forEachRemaining(t -> rows.add(t._2()));
+          rows.sort(java.util.Comparator.comparingLong(Parsed::row));
+          float[] x = new float[Math.multiplyExact(rows.size(), dim)];
+          int[] y = new int[rows.size()];
+          long[] ids = new long[rows.size()];
+          for (int i = 0; i < rows.size(); i++) {
+            Parsed r = rows.get(i);
+            if (r.indices() != null) {
+              for (int j = 0; j < r.indices().length; j++) x[i * dim + r.indices()[j] - 1] = r.values()[j];
+            } else if (r.values().length != dim) {
+              throw new UserError(path + ": row " + r.row() + ": " + r.values().length + " features, but the first row has " + dim);
+            } else {
+              System.arraycopy(r.values(), 0, x, i * dim, dim);
+            }
+            y[i] = r.label();
+            ids[i] = r.row();
+          }
+          return List.of(new DataBlock(rows.size(), dim, x, y, ids)).iterator();
+        });
+  }
+
+  /** Partition p holds the rows [first + p·span/P, first + (p+1)·span/P). */
+  static final class RowRangePartitioner extends org.apache.spark.Partitioner {
+    private static final long serialVersionUID = 1L;
+    private final int parts;
+    private final long first;
+    private final long span;
+
+    RowRangePartitioner(int parts, long first, long span) {
+      this.parts = parts;
+      this.first = first;
+      this.span = span;
+    }
+
+    @Override public int numPartitions() { return parts; }
+
+    @Override public int getPartition(Object key) {
+      return (int) Math.min(parts - 1, (((Long) key) - first) * parts / span);
+    }
+
+    @Override public boolean equals(Object o) {
+      return o instanceof RowRangePartitioner r && r.parts == parts && r.first == first && r.span == span;
+    }
+
+    @Override public int hashCode() { return java.util.Objects.hash(parts, first, span); }
   }
 
   private static float[] toFloats(Object value, String path, long row) {
