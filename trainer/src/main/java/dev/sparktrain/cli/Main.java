@@ -34,7 +34,7 @@ public final class Main {
   /** Runs a command and returns its exit code; the JSON result is the last line written to out. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
     try {
-      Map<String, Object> result = dispatch(args);
+      Map<String, Object> result = dispatch(args, err);
       out.println(JSON.writeValueAsString(result));
       return 0;
     } catch (Throwable t) {
@@ -51,11 +51,11 @@ public final class Main {
     }
   }
 
-  private static Map<String, Object> dispatch(String[] args) throws Exception {
+  private static Map<String, Object> dispatch(String[] args, PrintStream err) throws Exception {
     if (args.length < 2) throw new UserError(USAGE);
     String command = args[0];
     if (command.equals("fetch")) {
-      var dir = DatasetFetcher.standard(System.err::println).locate(args[1]);
+      var dir = DatasetFetcher.standard(err::println).locate(args[1]);
       Map<String, Object> r = new LinkedHashMap<>();
       r.put("dataset", args[1]);
       r.put("dir", dir.toString());
@@ -67,7 +67,7 @@ public final class Main {
       if (!o.contains("=")) throw new UserError("command line: expected key=value, got '" + o + "'");
     }
     TrainConfig cfg = TrainConfig.from(Settings.load(args[1], overrides));
-    Progress progress = Progress.standard();
+    Progress progress = Progress.standard(err);
     SparkSession spark = Sessions.create("sparktrain " + command + " " + args[1], cfg.spark());
     try {
       return switch (command) {

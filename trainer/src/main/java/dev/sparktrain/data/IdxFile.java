@@ -68,14 +68,14 @@ public record IdxFile(String path, int dims, int count, int recordSize, int head
     return x;
   }
 
-  /** The labels [from, to), each checked to lie in [0, numClasses); the error names the row. */
+  /** The labels [from, to), each checked to lie in [0, numClasses); the error names the 1-based row. */
   public int[] readLabels(int from, int to, int numClasses, Configuration conf) {
     byte[] raw = readRecords(from, to, conf);
     int[] y = new int[raw.length];
     for (int i = 0; i < raw.length; i++) {
       y[i] = raw[i] & 0xFF;
       if (y[i] >= numClasses) {
-        throw new UserError(path + ": row " + (from + i) + ": label " + y[i] + " out of range [0, " + numClasses
+        throw new UserError(path + ": row " + (from + i + 1) + ": label " + y[i] + " out of range [0, " + numClasses
             + ") (data.num_classes = " + numClasses + ")");
       }
     }

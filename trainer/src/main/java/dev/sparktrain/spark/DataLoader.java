@@ -80,7 +80,7 @@ final class DataLoader {
       float[] x = images.readImages(r[0], r[1], hc.get());
       int[] y = labels.readLabels(r[0], r[1], nc, hc.get());
       long[] rows = new long[r[1] - r[0]];
-      for (int i = 0; i < rows.length; i++) rows[i] = r[0] + i;
+      for (int i = 0; i < rows.length; i++) rows[i] = r[0] + i + 1;  // 1-based, like the line numbers of text sources
       return new DataBlock(rows.length, dim, x, y, rows);
     });
     return new Examples(blocks, dim, src.features());

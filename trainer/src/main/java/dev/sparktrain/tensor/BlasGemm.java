@@ -1,6 +1,7 @@
 package dev.sparktrain.tensor;
 
 import dev.ludovic.netlib.blas.BLAS;
+import dev.ludovic.netlib.blas.JavaBLAS;
 
 /**
  * GEMM through netlib's BLAS, the one Spark MLlib uses: native {@code libblas.so.3} (Debian's OpenBLAS) when
@@ -8,7 +9,12 @@ import dev.ludovic.netlib.blas.BLAS;
  * computing Cᵀ = op(B)ᵀ·op(A)ᵀ, which needs no copy.
  */
 public final class BlasGemm implements Gemm {
-  public static final BlasGemm INSTANCE = new BlasGemm(BLAS.getInstance());
+  /**
+   * The process-wide instance. The system property {@code sparktrain.blas=java} skips the native library (to
+   * compare, or where a broken libblas is installed); the default {@code auto} takes the best that loads.
+   */
+  public static final BlasGemm INSTANCE = new BlasGemm(
+      "java".equals(System.getProperty("sparktrain.blas", "auto")) ? JavaBLAS.getInstance() : BLAS.getInstance());
 
   private final BLAS blas;
 

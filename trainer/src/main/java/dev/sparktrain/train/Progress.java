@@ -18,9 +18,12 @@ public final class Progress {
     this.bar = bar;
   }
 
-  /** A bar only on an interactive terminal (System.console() is null when a stream is redirected). */
-  public static Progress standard() {
-    return new Progress(System.err, System.console() != null && System.getenv("CI") == null);
+  /**
+   * Progress on err, with a bar only when err is the process's stderr on an interactive terminal
+   * (System.console() is null when a stream is redirected).
+   */
+  public static Progress standard(PrintStream err) {
+    return new Progress(err, err == System.err && System.console() != null && System.getenv("CI") == null);
   }
 
   public void iteration(int epoch, int epochs, int t, int iterations, double meanLoss) {

@@ -82,7 +82,7 @@ class IdxFileTest {
     labels[17] = 9;
     String path = write("bad-labels", SyntheticImages.idx(1, labels, 50), true);
     IdxFile f = IdxFile.open(path, 1, conf);
-    assertEquals(path + ": row 17: label 9 out of range [0, 3) (data.num_classes = 3)",
+    assertEquals(path + ": row 18: label 9 out of range [0, 3) (data.num_classes = 3)",
         assertThrows(UserError.class, () -> f.readLabels(0, 50, 3, conf)).getMessage());
   }
 
