@@ -19,11 +19,14 @@ public final class Progress {
   }
 
   /**
-   * Progress on err, with a bar only when err is the process's stderr on an interactive terminal
-   * (System.console() is null when a stream is redirected).
+   * Progress on err, with a bar only when err is the process's stderr on an interactive terminal. Java cannot
+   * ask whether stderr alone is a terminal, so the launcher tells it: SPARKTRAIN_PROGRESS=bar (scripts/ set it
+   * when {@code [ -t 2 ]}) or =lines; without it, a bar only when System.console() exists.
    */
   public static Progress standard(PrintStream err) {
-    return new Progress(err, err == System.err && System.console() != null && System.getenv("CI") == null);
+    String mode = System.getenv("SPARKTRAIN_PROGRESS");
+    boolean terminal = mode != null ? mode.equals("bar") : System.console() != null && System.getenv("CI") == null;
+    return new Progress(err, err == System.err && terminal);
   }
 
   public void iteration(int epoch, int epochs, int t, int iterations, double meanLoss) {
