@@ -35,8 +35,11 @@ public final class BlasGemm implements Gemm {
         b, bOff, ldb, a, aOff, lda, beta, c, cOff, ldc);
   }
 
+  /** e.g. "netlib:JNIBLAS (OPENBLAS_CORETYPE=SkylakeX)": the kernel choice decides both speed and bits. */
   @Override
   public String name() {
-    return "netlib:" + blas.getClass().getSimpleName();
+    String core = System.getenv("OPENBLAS_CORETYPE");
+    boolean nativeBlas = blas instanceof dev.ludovic.netlib.blas.NativeBLAS;
+    return "netlib:" + blas.getClass().getSimpleName() + (nativeBlas && core != null ? " (OPENBLAS_CORETYPE=" + core + ")" : "");
   }
 }
