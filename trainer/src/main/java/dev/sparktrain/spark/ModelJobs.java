@@ -25,45 +25,42 @@ public final class ModelJobs {
 
   /** Accuracy and loss of the model at model.path on the test source. */
   public static Map<String, Object> evaluate(SparkSession spark, TrainConfig cfg, Progress progress) {
-    JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    SavedModel model = SavedModel.load(cfg.model().path(), sc.hadoopConfiguration());
-    Sources sources = Sources.resolve(cfg.data(), progress);
-    if (sources.test() == null) throw new UserError("data.test: no test data to evaluate on");
-    JavaRDD<DataBlock> blocks = load(spark, cfg, model, sources.test());
-    DistributedEvaluation.Metrics m = DistributedEvaluation.run(blocks, model.spec(), model.params(),
-        "evaluate · " + sources.test().features());
+    Input in = Input.open(spark, cfg, progress);
+    DistributedEvaluation.Metrics m = DistributedEvaluation.run(in.blocks(), in.model().spec(), in.model().params(),
+        "evaluate · " + in.source().features());
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("test_accuracy", m.accuracy());
     out.put("test_loss", m.loss());
     out.put("examples", m.count());
     out.put("model", cfg.model().path());
-    out.put("data", sources.test().features());
+    out.put("data", in.source().features());
     return out;
   }
 
   /**
    * Writes one CSV line per example (row, label, prediction, probability of each class) to predict.output, a
-   * directory written through Spark's commit protocol, so that a failed job leaves no partial result.
+   * directory of part files. It is written beside the target under a hidden name and renamed into place, so a
+   * failed job leaves neither a partial result nor a damaged previous one.
    */
   public static Map<String, Object> predict(SparkSession spark, TrainConfig cfg, Progress progress) {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    SavedModel model = SavedModel.load(cfg.model().path(), sc.hadoopConfiguration());
-    Sources sources = Sources.resolve(cfg.data(), progress);
-    if (sources.test() == null) throw new UserError("data.test: no data to predict on");
-    JavaRDD<DataBlock> blocks = load(spark, cfg, model, sources.test());
+    Input in = Input.open(spark, cfg, progress);
+    SavedModel model = in.model();
+    JavaRDD<DataBlock> blocks = in.blocks();
     String output = cfg.predict().output();
+    Path out = new Path(output);
+    Path temp = new Path(out.getParent(), "." + out.getName() + ".tmp-" + Long.toHexString(System.nanoTime()));
+    FileSystem fs;
     try {
-      Path out = new Path(output);
-      FileSystem fs = out.getFileSystem(sc.hadoopConfiguration());
-      if (fs.exists(out)) fs.delete(out, true);
+      fs = out.getFileSystem(sc.hadoopConfiguration());
     } catch (IOException e) {
-      throw new UserError(output + ": cannot replace (" + e.getMessage() + ")");
+      throw new UserError(output + ": cannot open its file system (" + e.getMessage() + ")");
     }
     var spec = model.spec();
     Broadcast<float[]> bc = sc.broadcast(model.params());
-    sc.setJobDescription("predict · " + sources.test().features());
+    sc.setJobDescription("predict · " + in.source().features());
     int k = spec.numClasses();
-    blocks.mapPartitionsWithIndex((p, it) -> {
+    JavaRDD<String> csv = blocks.mapPartitionsWithIndex((p, it) -> {
       List<String> lines = new ArrayList<>();
       if (p == 0) {
         StringBuilder h = new StringBuilder("row,label,prediction");
@@ -85,8 +82,22 @@ public final class ModelJobs {
         }
       }
       return lines.iterator();
-    }, true).saveAsTextFile(output);
-    bc.destroy();
+    }, true);
+    try {
+      csv.saveAsTextFile(temp.toString());
+      // the previous output is replaced only once the new one is complete
+      if (fs.exists(out)) fs.delete(out, true);
+      if (!fs.rename(temp, out)) throw new IOException("rename from " + temp + " failed");
+    } catch (IOException e) {
+      throw new UserError(output + ": cannot write predictions (" + e.getMessage() + ")");
+    } finally {
+      bc.destroy();
+      try {
+        if (fs.exists(temp)) fs.delete(temp, true);
+      } catch (IOException ignored) {
+        // best effort: a leftover hidden temporary directory is harmless
+      }
+    }
     long count = blocks.map(b -> (long) b.n()).fold(0L, Long::sum);
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("predictions", count);
@@ -95,10 +106,16 @@ public final class ModelJobs {
     return result;
   }
 
-  private static JavaRDD<DataBlock> load(SparkSession spark, TrainConfig cfg, SavedModel model, DataLoader.Source src) {
-    Examples e = new DataLoader(spark, model.spec().numClasses(), cfg.data().partitions()).load(src);
-    SparkTrainer.requireDim(e, model.spec());
-    var std = model.standardizer();
-    return e.blocks().map(b -> b.standardized(std));
+  /** A saved model and the data.test source it is applied to, standardized with the model's statistics. */
+  private record Input(SavedModel model, DataLoader.Source source, JavaRDD<DataBlock> blocks) {
+    static Input open(SparkSession spark, TrainConfig cfg, Progress progress) {
+      SavedModel model = SavedModel.load(cfg.model().path(), spark.sparkContext().hadoopConfiguration());
+      DataLoader.Source src = Sources.resolve(cfg.data(), progress).test();
+      if (src == null) throw new UserError("data.test: no data to apply the model to");
+      Examples e = new DataLoader(spark, model.spec().numClasses(), cfg.data().partitions()).load(src);
+      SparkTrainer.requireDim(e, model.spec());
+      var std = model.standardizer();
+      return new Input(model, src, e.blocks().map(b -> b.standardized(std)));
+    }
   }
 }
