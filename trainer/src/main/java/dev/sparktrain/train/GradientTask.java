@@ -50,6 +50,27 @@ public final class GradientTask {
     return new GradientSum.Node(grad, s.lossSum(), rows.length, s.correct());
   }
 
+  /**
+   * The gradient sum over every example of the block (a full-batch pass, as L-BFGS needs), in fixed chunks so
+   * that the result does not depend on anything but the block and the parameters.
+   */
+  public static GradientSum.Node fullGradient(ModelSpec spec, float[] params, DataBlock block) {
+    Network net = network(spec);
+    int chunk = 512, d = block.dim();
+    float[] sum = new float[net.paramCount()], part = new float[net.paramCount()];
+    double loss = 0;
+    long correct = 0;
+    for (int from = 0; from < block.n(); from += chunk) {
+      int m = Math.min(chunk, block.n() - from);
+      float[] x = java.util.Arrays.copyOfRange(block.x(), from * d, (from + m) * d);
+      SoftmaxCrossEntropy.Stats s = net.lossAndGradient(params, x, block.y(), from, m, part);
+      for (int i = 0; i < sum.length; i++) sum[i] += part[i];
+      loss += s.lossSum();
+      correct += s.correct();
+    }
+    return new GradientSum.Node(block.n() == 0 ? null : sum, loss, block.n(), correct);
+  }
+
   /** Loss sum and correct count of a whole block in inference mode, in fixed chunks so results are reproducible. */
   public static GradientSum.Node evaluate(ModelSpec spec, float[] params, DataBlock block) {
     Network net = network(spec);

@@ -33,7 +33,9 @@ class ScheduleTest {
 
   static void assertNonIncreasing(Schedule s, long from, long to) {
     for (long t = from; t < to; t++) {
-      if (s.at(t + 1) > s.at(t)) fail("rises from step " + t + " (" + s.at(t) + ") to " + (t + 1) + " (" + s.at(t + 1) + ")");
+      if (s.at(t + 1) > s.at(t)) {
+        fail("rises from step " + t + " (" + s.at(t) + ") to " + (t + 1) + " (" + s.at(t + 1) + ")");
+      }
     }
   }
 
@@ -121,7 +123,8 @@ class ScheduleTest {
         {0, 0.3}, {4, 0.3}, {5, 0.2}, {6, 0.15}, {8, 0.05}, {9, 0.1}, {10, 0.1}, {11, 0.05}, {13, 0.025}});
     assertThrows(IllegalArgumentException.class, () -> Schedules.join(List.of(Schedule.constant(1)), new long[] {3}));
     assertThrows(IllegalArgumentException.class,
-        () -> Schedules.join(List.of(Schedule.constant(1), Schedule.constant(2), Schedule.constant(3)), new long[] {4, 4}));
+        () -> Schedules.join(List.of(Schedule.constant(1), Schedule.constant(2), Schedule.constant(3)),
+            new long[] {4, 4}));
   }
 
   // ---- shapes
@@ -341,7 +344,8 @@ class ScheduleTest {
 
   @Test
   void negativeMinLr() {
-    assertEquals("settings: schedule.min_lr = -0.001: must be at least 0", specError(Map.of("schedule.min_lr", "-0.001")));
+    assertEquals("settings: schedule.min_lr = -0.001: must be at least 0",
+        specError(Map.of("schedule.min_lr", "-0.001")));
   }
 
   @Test
