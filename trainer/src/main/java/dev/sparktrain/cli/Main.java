@@ -5,6 +5,7 @@ import dev.sparktrain.UserError;
 import dev.sparktrain.config.Settings;
 import dev.sparktrain.config.TrainConfig;
 import dev.sparktrain.data.DatasetFetcher;
+import dev.sparktrain.spark.Comparison;
 import dev.sparktrain.spark.ModelJobs;
 import dev.sparktrain.spark.Sessions;
 import dev.sparktrain.spark.SparkTrainer;
@@ -23,7 +24,8 @@ import org.apache.spark.sql.SparkSession;
  */
 public final class Main {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String USAGE = "usage: sparktrain train|evaluate|predict CONF [key=value ...] | fetch DATASET";
+  private static final String USAGE =
+      "usage: sparktrain train|evaluate|predict|compare CONF [key=value ...] | fetch DATASET";
 
   private Main() {}
 
@@ -61,18 +63,25 @@ public final class Main {
       r.put("dir", dir.toString());
       return r;
     }
-    if (!List.of("train", "evaluate", "predict").contains(command)) throw new UserError(USAGE);
+    if (!List.of("train", "evaluate", "predict", "compare").contains(command)) throw new UserError(USAGE);
     List<String> overrides = Arrays.asList(args).subList(2, args.length);
     for (String o : overrides) {
       if (!o.contains("=")) throw new UserError("command line: expected key=value, got '" + o + "'");
     }
     TrainConfig cfg = TrainConfig.from(Settings.load(args[1], overrides));
     Progress progress = Progress.standard(err);
-    SparkSession spark = Sessions.create("sparktrain " + command + " " + args[1], cfg.spark());
+    Map<String, String> sparkSettings = new LinkedHashMap<>(cfg.spark());
+    if (command.equals("compare")) sparkSettings.putIfAbsent("spark.scheduler.mode", "FAIR");  // runs share the cores
+    SparkSession spark = Sessions.create("sparktrain " + command + " " + args[1], sparkSettings);
     try {
       return switch (command) {
         case "train" -> trainResult(new SparkTrainer(spark, cfg, progress).run());
         case "evaluate" -> ModelJobs.evaluate(spark, cfg, progress);
+        case "compare" -> Comparison.run(spark, cfg, extra -> {
+          List<String> all = new java.util.ArrayList<>(overrides);
+          all.addAll(extra);
+          return TrainConfig.from(Settings.load(args[1], all));
+        }, progress);
         default -> ModelJobs.predict(spark, cfg, progress);
       };
     } finally {

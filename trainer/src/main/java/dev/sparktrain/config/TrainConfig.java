@@ -3,6 +3,9 @@ package dev.sparktrain.config;
 import dev.sparktrain.UserError;
 import dev.sparktrain.nn.Init;
 import dev.sparktrain.nn.LayerSpec;
+import dev.sparktrain.optim.OptimizerSpec;
+import dev.sparktrain.optim.ReduceOnPlateau;
+import dev.sparktrain.optim.ScheduleSpec;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -12,8 +15,8 @@ import java.util.Map;
  * The resolved configuration of a job. Every default lives here, in {@link #from}, and the shipped
  * {@code conf/} files spell each one out. Records validate in their constructors.
  */
-public record TrainConfig(Data data, Model model, Training training, Optimizer optimizer,
-                          Predict predict, Map<String, String> spark) {
+public record TrainConfig(Data data, Model model, Training training, Optimizer optimizer, ScheduleSpec schedule,
+                          Plateau plateau, Predict predict, Compare compare, Map<String, String> spark) {
 
   /** Where the examples come from and how they are prepared. */
   public record Data(String format, String dataset, String train, String trainLabels, String test,
@@ -46,11 +49,46 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
   /** The training loop. */
   public record Training(int epochs, int batchSize, long seed, int treeDepth) {}
 
-  /** The optimizer and its hyperparameters. */
-  public record Optimizer(String name, double learningRate, double momentum) {
+  /**
+   * The optimizer: a first-order method ({@code spec}, applied per minibatch) or full-batch L-BFGS
+   * ({@code name = lbfgs}, spec null), the learning rate, decay of biases, and gradient clipping.
+   */
+  public record Optimizer(String name, double learningRate, OptimizerSpec spec, boolean decayBiases,
+                          double clipNorm, Lbfgs lbfgs) {
+    public static final String LBFGS = "lbfgs";
+
     public Optimizer {
-      if (!List.of("sgd", "momentum").contains(name)) {
-        throw new UserError("optimizer.name = " + name + ": unknown optimizer (known: sgd, momentum)");
+      if (clipNorm < 0 || !Double.isFinite(clipNorm)) {
+        throw new UserError("optimizer.clip_norm = " + clipNorm + ": must be ≥ 0 (0 turns clipping off)");
+      }
+    }
+
+    public boolean isLbfgs() {
+      return spec == null;
+    }
+  }
+
+  /** Full-batch L-BFGS (Breeze): iterations, history size m, and the relative convergence tolerance. */
+  public record Lbfgs(int maxIterations, int memory, double tolerance) {}
+
+  /** Reduce-on-plateau of the learning rate, driven by the validation loss once per epoch (off by default). */
+  public record Plateau(boolean enabled, double factor, int patience, double threshold, int cooldown, double minLr) {
+    public ReduceOnPlateau start(double lr) {
+      return ReduceOnPlateau.start(lr, factor, patience, threshold, cooldown, minLr);
+    }
+  }
+
+  /** The compare command: runs of the same model with other optimizers, as concurrent Spark jobs. */
+  public record Compare(List<String> runs, List<Double> learningRates, String output, int concurrency) {
+    public Compare {
+      runs = List.copyOf(runs);
+      learningRates = List.copyOf(learningRates);
+      if (!learningRates.isEmpty() && learningRates.size() != runs.size()) {
+        throw new UserError("compare.learning_rates: " + learningRates.size() + " values for "
+            + runs.size() + " runs in compare.runs");
+      }
+      for (double lr : learningRates) {
+        if (!(lr > 0) || !Double.isFinite(lr)) throw new UserError("compare.learning_rates: " + lr + " is not a positive number");
       }
     }
   }
@@ -81,14 +119,68 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
         s.integer("train.batch_size", 128, 1),
         s.longValue("train.seed", 42),
         s.integer("train.tree_depth", 2, 1));
-    Optimizer optimizer = new Optimizer(
-        s.string("optimizer.name", "momentum").toLowerCase(Locale.ROOT),
-        s.number("optimizer.learning_rate", 0.01, x -> x > 0 && Double.isFinite(x), "a positive number"),
-        s.number("optimizer.momentum", 0.9, x -> x >= 0 && x < 1, "in [0, 1)"));
+    Optimizer optimizer = optimizer(s);
+    ScheduleSpec schedule = ScheduleSpec.from(s);
+    Plateau plateau = new Plateau(s.bool("plateau.enabled", false),
+        s.number("plateau.factor", 0.1, x -> true, ""), s.integer("plateau.patience", 10, Integer.MIN_VALUE),
+        s.number("plateau.threshold", 1e-4, x -> true, ""), s.integer("plateau.cooldown", 0, Integer.MIN_VALUE),
+        s.number("plateau.min_lr", 0, x -> true, ""));
+    if (plateau.enabled() || s.has("plateau.factor")) plateau.start(optimizer.learningRate());  // validates
     Predict predict = new Predict(s.string("predict.output", "predictions.csv"));
+    Compare compare = new Compare(list(s.string("compare.runs", "sgd, momentum, nesterov, adagrad, rmsprop, adam")),
+        list(s.string("compare.learning_rates", "")).stream().map(v -> parseDouble(v, "compare.learning_rates")).toList(),
+        s.string("compare.output", "runs/compare"), s.integer("compare.concurrency", 2, 1));
     Map<String, String> spark = s.withPrefix("spark.");
     s.checkAllUsed();
-    return new TrainConfig(data, model, training, optimizer, predict, spark);
+    return new TrainConfig(data, model, training, optimizer, schedule, plateau, predict, compare, spark);
+  }
+
+  private static Optimizer optimizer(Settings s) {
+    String name = s.string("optimizer.name", "momentum").trim().toLowerCase(Locale.ROOT);
+    double lr = s.number("optimizer.learning_rate", 0.01, x -> x > 0 && Double.isFinite(x), "a positive number");
+    double momentum = s.number("optimizer.momentum", OptimizerSpec.MOMENTUM, x -> true, "");
+    double beta1 = s.number("optimizer.beta1", OptimizerSpec.BETA1, x -> true, "");
+    double beta2 = s.number("optimizer.beta2", OptimizerSpec.BETA2, x -> true, "");
+    double eps = s.number("optimizer.eps", OptimizerSpec.EPS, x -> true, "");
+    double decay = s.number("optimizer.decay", OptimizerSpec.DECAY, x -> true, "");
+    double weightDecay = s.number("optimizer.weight_decay", name.equals("adamw") ? OptimizerSpec.ADAMW_WEIGHT_DECAY : 0,
+        x -> true, "");
+    Lbfgs lbfgs = new Lbfgs(s.integer("lbfgs.max_iterations", 100, 1), s.integer("lbfgs.memory", 10, 1),
+        s.number("lbfgs.tolerance", 1e-6, x -> x > 0, "a positive number"));
+    OptimizerSpec spec = name.equals(Optimizer.LBFGS) ? null : withSource(s, () ->
+        new OptimizerSpec(name, momentum, beta1, beta2, eps, decay, weightDecay));
+    if (spec == null && weightDecay != 0) {
+      throw new UserError(s.where("optimizer.weight_decay") + " = " + weightDecay + ": lbfgs takes no weight decay here");
+    }
+    return new Optimizer(name, lr, spec, s.bool("optimizer.decay_biases", false),
+        s.number("optimizer.clip_norm", 0, x -> x >= 0 && Double.isFinite(x), "≥ 0 (0 turns clipping off)"), lbfgs);
+  }
+
+  /** Runs the constructor; an error about optimizer.X gets the place that set it, as other settings do. */
+  private static OptimizerSpec withSource(Settings s, java.util.function.Supplier<OptimizerSpec> make) {
+    try {
+      return make.get();
+    } catch (UserError e) {
+      String msg = e.getMessage();
+      if (msg.startsWith("optimizer.") && msg.contains(" = ")) {
+        String key = msg.substring(0, msg.indexOf(' '));
+        if (s.has(key)) throw new UserError(s.where(key) + msg.substring(key.length()));
+        if (key.equals("optimizer.name") && !s.has(key)) throw e;
+      }
+      throw e;
+    }
+  }
+
+  private static List<String> list(String csv) {
+    return java.util.Arrays.stream(csv.split(",")).map(String::trim).filter(v -> !v.isEmpty()).toList();
+  }
+
+  private static double parseDouble(String v, String key) {
+    try {
+      return Double.parseDouble(v);
+    } catch (NumberFormatException e) {
+      throw new UserError(key + ": '" + v + "' is not a number");
+    }
   }
 
   /** Every setting with its resolved value, in a stable order, as saved in model headers. */
@@ -115,8 +207,30 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
     m.put("train.tree_depth", Integer.toString(training.treeDepth()));
     m.put("optimizer.name", optimizer.name());
     m.put("optimizer.learning_rate", Double.toString(optimizer.learningRate()));
-    m.put("optimizer.momentum", Double.toString(optimizer.momentum()));
+    OptimizerSpec o = optimizer.spec() != null ? optimizer.spec() : OptimizerSpec.defaults("sgd");
+    m.put("optimizer.momentum", Double.toString(o.momentum()));
+    m.put("optimizer.beta1", Double.toString(o.beta1()));
+    m.put("optimizer.beta2", Double.toString(o.beta2()));
+    m.put("optimizer.eps", Double.toString(o.eps()));
+    m.put("optimizer.decay", Double.toString(o.decay()));
+    m.put("optimizer.weight_decay", Double.toString(o.weightDecay()));
+    m.put("optimizer.decay_biases", Boolean.toString(optimizer.decayBiases()));
+    m.put("optimizer.clip_norm", Double.toString(optimizer.clipNorm()));
+    m.put("lbfgs.max_iterations", Integer.toString(optimizer.lbfgs().maxIterations()));
+    m.put("lbfgs.memory", Integer.toString(optimizer.lbfgs().memory()));
+    m.put("lbfgs.tolerance", Double.toString(optimizer.lbfgs().tolerance()));
+    m.putAll(schedule.toSettings());
+    m.put("plateau.enabled", Boolean.toString(plateau.enabled()));
+    m.put("plateau.factor", Double.toString(plateau.factor()));
+    m.put("plateau.patience", Integer.toString(plateau.patience()));
+    m.put("plateau.threshold", Double.toString(plateau.threshold()));
+    m.put("plateau.cooldown", Integer.toString(plateau.cooldown()));
+    m.put("plateau.min_lr", Double.toString(plateau.minLr()));
     m.put("predict.output", predict.output());
+    m.put("compare.runs", String.join(", ", compare.runs()));
+    m.put("compare.learning_rates", String.join(", ", compare.learningRates().stream().map(String::valueOf).toList()));
+    m.put("compare.output", compare.output());
+    m.put("compare.concurrency", Integer.toString(compare.concurrency()));
     m.putAll(spark);
     return m;
   }

@@ -24,7 +24,6 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.zip.CRC32C;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileAlreadyExistsException;
@@ -311,8 +310,7 @@ public final class TensorFile {
 
   /** The file system of {@code path}, without Hadoop's client-side {@code .crc} files: the format has its own. */
   private static FileSystem rawFileSystem(Path path, Configuration conf) throws IOException {
-    FileSystem fs = path.getFileSystem(conf);
-    return fs instanceof ChecksumFileSystem checksummed ? checksummed.getRawFileSystem() : fs;
+    return OutputFileSystem.of(path, conf);
   }
 
   /** A hidden name beside the target: Hadoop and Spark input formats skip files starting with a dot. */

@@ -24,6 +24,11 @@ public final class Dense extends Layer {
   }
 
   @Override
+  public void markDecayed(boolean[] mask, int off) {
+    java.util.Arrays.fill(mask, off, off + inSize * outSize, true);  // the weights, not the bias
+  }
+
+  @Override
   public void init(float[] params, int off, Rng rng) {
     double std = init.std(inSize, outSize);
     for (int i = 0; i < inSize * outSize; i++) params[off + i] = (float) (rng.nextGaussian() * std);

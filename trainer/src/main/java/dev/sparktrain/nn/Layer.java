@@ -23,6 +23,12 @@ public abstract class Layer {
 
   public int paramCount() { return 0; }
 
+  /**
+   * Marks in mask[off, off+paramCount) the parameters that weight decay applies to. The default marks none:
+   * biases (and later normalization parameters) are excluded, weights opt in.
+   */
+  public void markDecayed(boolean[] mask, int off) {}
+
   /** Fills this layer's slice params[off, off+paramCount) with its initial values. */
   public void init(float[] params, int off, dev.sparktrain.tensor.Rng rng) {}
 

@@ -43,6 +43,13 @@ public final class Network {
     return p;
   }
 
+  /** Which parameters weight decay applies to: every layer's weights, no biases. */
+  public boolean[] decayMask() {
+    boolean[] mask = new boolean[paramCount];
+    for (int i = 0; i < layers.size(); i++) layers.get(i).markDecayed(mask, offsets[i]);
+    return mask;
+  }
+
   /** Inference logits for x (N×inputSize); the returned buffer is reused by the next call. */
   public float[] logits(float[] params, float[] x, int n) {
     float[] h = x;

@@ -6,15 +6,17 @@ package dev.sparktrain.optim;
  */
 public final class Stepper<S> {
   private final GradientTransform<S> transform;
+  private final int size;
   private S state;
 
-  private Stepper(GradientTransform<S> transform, float[] params) {
+  private Stepper(GradientTransform<S> transform, int size, S state) {
     this.transform = transform;
-    this.state = transform.init(params);
+    this.size = size;
+    this.state = state;
   }
 
   public static <S> Stepper<S> start(GradientTransform<S> transform, float[] params) {
-    return new Stepper<>(transform, params);
+    return new Stepper<>(transform, params.length, transform.init(params));
   }
 
   /** Applies one update for the mean gradient and returns the new parameters. */
@@ -25,4 +27,31 @@ public final class Stepper<S> {
   }
 
   public S state() { return state; }
+
+  /**
+   * This run continued with another transform that keeps the same state, for instance the same optimizer built for
+   * a rescaled learning-rate schedule (reduce on plateau): velocities, moments and step counts carry over. The new
+   * transform must have the same chain of state records; otherwise this fails now rather than at the next step.
+   */
+  public Stepper<S> withTransform(GradientTransform<?> next) {
+    Object fresh = next.init(new float[size]);
+    if (!sameShape(fresh, state)) {
+      throw new IllegalArgumentException("the new transform keeps " + shape(fresh) + ", this run " + shape(state));
+    }
+    @SuppressWarnings("unchecked") // sameShape checked every record class in the chain
+    GradientTransform<S> same = (GradientTransform<S>) next;
+    return new Stepper<>(same, size, state);
+  }
+
+  private static boolean sameShape(Object a, Object b) {
+    if (a instanceof GradientTransform.Pair<?, ?> p && b instanceof GradientTransform.Pair<?, ?> q) {
+      return sameShape(p.first(), q.first()) && sameShape(p.second(), q.second());
+    }
+    return a != null && b != null && a.getClass() == b.getClass();
+  }
+
+  private static String shape(Object s) {
+    if (s instanceof GradientTransform.Pair<?, ?> p) return "(" + shape(p.first()) + ", " + shape(p.second()) + ")";
+    return s == null ? "null" : s.getClass().getSimpleName();
+  }
 }

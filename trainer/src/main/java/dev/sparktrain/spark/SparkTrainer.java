@@ -6,7 +6,9 @@ import dev.sparktrain.config.TrainConfig;
 import dev.sparktrain.data.DataBlock;
 import dev.sparktrain.io.SavedModel;
 import dev.sparktrain.nn.ModelSpec;
-import dev.sparktrain.optim.Optimizers;
+import dev.sparktrain.optim.Blocks;
+import dev.sparktrain.optim.GradientTransform;
+import dev.sparktrain.optim.ReduceOnPlateau;
 import dev.sparktrain.optim.Schedule;
 import dev.sparktrain.optim.Stepper;
 import dev.sparktrain.tensor.Gemm;
@@ -14,6 +16,7 @@ import dev.sparktrain.train.GradientSum;
 import dev.sparktrain.train.GradientTask;
 import dev.sparktrain.train.MinibatchPlan;
 import dev.sparktrain.train.Progress;
+import dev.sparktrain.train.TrainingLog;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,12 +36,21 @@ public final class SparkTrainer {
   private final JavaSparkContext sc;
   private final TrainConfig cfg;
   private final Progress progress;
+  private final TrainingLog log;
+  /** Prefixes job descriptions and log lines when several runs share a session (compare). */
+  private final String label;
 
   public SparkTrainer(SparkSession spark, TrainConfig cfg, Progress progress) {
+    this(spark, cfg, progress, TrainingLog.NONE, "");
+  }
+
+  public SparkTrainer(SparkSession spark, TrainConfig cfg, Progress progress, TrainingLog log, String runName) {
     this.spark = spark;
     this.sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     this.cfg = cfg;
     this.progress = progress;
+    this.log = log;
+    this.label = runName.isEmpty() ? "" : runName + " · ";
   }
 
   /** What a training run produced, as reported on the command's last stdout line. */
@@ -90,15 +102,28 @@ public final class SparkTrainer {
     }
   }
 
-  /** The training loop over prepared data. */
+  /** Trains on prepared data: minibatch steps with the configured optimizer, or full-batch L-BFGS. */
   public Trained fit(ModelSpec spec, PreparedData data) {
+    return cfg.optimizer().isLbfgs() ? fitLbfgs(spec, data) : fitMinibatch(spec, data);
+  }
+
+  /** The optimizer for a schedule: clipping first, then the named method with weight decay on the weights. */
+  private GradientTransform<?> optimizer(ModelSpec spec, Schedule lr) {
+    var o = cfg.optimizer();
+    boolean[] mask = o.decayBiases() ? null : GradientTask.network(spec).decayMask();
+    GradientTransform<?> t = o.spec().build(lr, mask);
+    return o.clipNorm() > 0 ? GradientTransform.chain(Blocks.clipByGlobalNorm(o.clipNorm()), t) : t;
+  }
+
+  private Trained fitMinibatch(ModelSpec spec, PreparedData data) {
     var training = cfg.training();
     MinibatchPlan plan = new MinibatchPlan(training.seed(), data.trainCount(), training.batchSize());
-    Schedule lr = Schedule.constant(cfg.optimizer().learningRate());
-    float[] params = GradientTask.network(spec).initParams(training.seed());
-    Stepper<?> optimizer = Stepper.start(
-        Optimizers.byName(cfg.optimizer().name(), lr, cfg.optimizer().momentum()), params);
     int iterations = plan.iterationsPerEpoch();
+    Schedule schedule = cfg.schedule().build(cfg.optimizer().learningRate(), iterations, (long) iterations * training.epochs());
+    ReduceOnPlateau plateau = cfg.plateau().enabled() ? cfg.plateau().start(cfg.optimizer().learningRate()) : null;
+    Schedule lr = plateau == null ? schedule : plateau.applyTo(schedule);
+    float[] params = GradientTask.network(spec).initParams(training.seed());
+    Stepper<?> optimizer = Stepper.start(optimizer(spec, lr), params);
     double trainLoss = Double.NaN, valAcc = Double.NaN, seconds = 0;
     long step = 0;
     for (int epoch = 0; epoch < training.epochs(); epoch++) {
@@ -106,23 +131,57 @@ public final class SparkTrainer {
       double lossSum = 0;
       long count = 0;
       for (int t = 0; t < iterations; t++, step++) {
-        sc.setJobDescription(String.format("epoch %d · iteration %d/%d", epoch + 1, t + 1, iterations));
+        sc.setJobDescription(String.format("%sepoch %d · iteration %d/%d", label, epoch + 1, t + 1, iterations));
         GradientSum.Node g = gradient(spec, params, data, plan, epoch, t);
         checkFinite(g, epoch, t);
         params = optimizer.step(scale(g.grad(), 1f / g.count(), params.length), params);
         lossSum += g.lossSum();
         count += g.count();
+        log.iteration(epoch + 1, t, step, g.lossSum() / g.count(), lr.at(step));
         progress.iteration(epoch + 1, training.epochs(), t, iterations, lossSum / count);
       }
-      seconds += (System.nanoTime() - start) / 1e9;
+      double epochSeconds = (System.nanoTime() - start) / 1e9;
+      seconds += epochSeconds;
       trainLoss = lossSum / count;
-      valAcc = data.validationCount() == 0 ? Double.NaN
-          : DistributedEvaluation.run(data.validation(), spec, params, "validation · epoch " + (epoch + 1)).accuracy();
+      DistributedEvaluation.Metrics val = data.validationCount() == 0 ? null
+          : DistributedEvaluation.run(data.validation(), spec, params, label + "validation · epoch " + (epoch + 1));
+      valAcc = val == null ? Double.NaN : val.accuracy();
+      log.epoch(epoch + 1, trainLoss, val == null ? Double.NaN : val.loss(), valAcc, lr.at(step - 1), epochSeconds);
       progress.epoch(epoch + 1, training.epochs(), trainLoss, valAcc,
           count / ((System.nanoTime() - start) / 1e9), lr.at(step));
+      if (plateau != null && val != null) {
+        ReduceOnPlateau next = plateau.observe(val.loss());
+        if (next.scale() != plateau.scale()) {
+          progress.info(String.format("validation loss has not improved for %d epochs: learning rate × %.3g",
+              plateau.patience() + 1, next.scale() / plateau.scale()));
+          lr = next.applyTo(schedule);
+          optimizer = optimizer.withTransform(optimizer(spec, lr));
+        }
+        plateau = next;
+      }
     }
     return new Trained(spec, params, data, trainLoss, valAcc, seconds / training.epochs(),
         (double) data.trainCount() * training.epochs() / seconds);
+  }
+
+  /** Full-batch L-BFGS: train.epochs does not apply; lbfgs.max_iterations bounds the iterations. */
+  private Trained fitLbfgs(ModelSpec spec, PreparedData data) {
+    var l = cfg.optimizer().lbfgs();
+    long start = System.nanoTime();
+    double[] last = {Double.NaN};
+    float[] params = new FullBatchLbfgs(sc, data.train(), spec, data.offsets().length, cfg.training().treeDepth())
+        .minimize(GradientTask.network(spec).initParams(cfg.training().seed()), l.maxIterations(), l.memory(),
+            l.tolerance(), it -> {
+              last[0] = it.loss();
+              log.iteration(it.iteration() + 1, 0, it.iteration(), it.loss(), Double.NaN);
+              progress.info(String.format("L-BFGS iteration %d  loss %.6f  |grad| %.3g  evaluations %d  elapsed %s",
+                  it.iteration(), it.loss(), it.gradientNorm(), it.evaluations(), progress.elapsed()));
+            });
+    double seconds = (System.nanoTime() - start) / 1e9;
+    double valAcc = data.validationCount() == 0 ? Double.NaN
+        : DistributedEvaluation.run(data.validation(), spec, params, label + "validation").accuracy();
+    progress.info(String.format("L-BFGS done: train_loss %.6f  val_acc %.4f", last[0], valAcc));
+    return new Trained(spec, params, data, last[0], valAcc, seconds, data.trainCount() / seconds);
   }
 
   /**
@@ -165,7 +224,7 @@ public final class SparkTrainer {
     p.put("sparktrain_version", Version.get());
     p.put("spark_version", spark.version());
     p.put("java_version", System.getProperty("java.version"));
-    p.put("trainer", "SparkTrainer (job per step)");
+    p.put("trainer", cfg.optimizer().isLbfgs() ? "SparkTrainer (full-batch L-BFGS)" : "SparkTrainer (job per step)");
     p.put("seed", Long.toString(cfg.training().seed()));
     p.put("train_data", sources.train().features());
     p.put("blas", Gemm.best().name());

@@ -10,12 +10,23 @@ import java.time.Duration;
 public final class Progress {
   private final PrintStream err;
   private final boolean bar;
+  private final String prefix;
   private final long start = System.nanoTime();
   private long lastDraw;
 
   public Progress(PrintStream err, boolean bar) {
+    this(err, bar, "");
+  }
+
+  private Progress(PrintStream err, boolean bar, String prefix) {
     this.err = err;
     this.bar = bar;
+    this.prefix = prefix;
+  }
+
+  /** Lines prefixed with a run's name and no bar, for runs that share the console (compare). */
+  public Progress forRun(String name) {
+    return new Progress(err, false, prefix + name + ": ");
   }
 
   /**
@@ -42,14 +53,14 @@ public final class Progress {
 
   public void epoch(int epoch, int epochs, double trainLoss, double valAccuracy, double examplesPerSecond, double lr) {
     if (bar) err.print("\r\033[K");
-    err.printf("epoch %d/%d  train_loss %.4f  val_acc %s  %,.0f ex/s  lr %.3g  elapsed %s%n", epoch, epochs,
+    err.printf("%sepoch %d/%d  train_loss %.4f  val_acc %s  %,.0f ex/s  lr %.3g  elapsed %s%n", prefix, epoch, epochs,
         trainLoss, Double.isNaN(valAccuracy) ? "-" : String.format("%.4f", valAccuracy), examplesPerSecond, lr,
         elapsed());
   }
 
   public void info(String message) {
     if (bar) err.print("\r\033[K");
-    err.println(message);
+    err.println(prefix + message);
   }
 
   public String elapsed() {

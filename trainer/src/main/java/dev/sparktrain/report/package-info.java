@@ -1,0 +1,2 @@
+/** Curves of training runs: CSV logs and plots (JFreeChart, PNG and SVG). Plain Java, no Spark. */
+package dev.sparktrain.report;
