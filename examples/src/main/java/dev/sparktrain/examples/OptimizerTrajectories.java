@@ -9,7 +9,6 @@ import java.awt.Color;
 import java.awt.Rectangle;
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,12 +26,12 @@ import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.data.xy.DefaultXYZDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
-import org.jfree.svg.SVGGraphics2D;
 
 /**
  * The classic picture of the optimizers: SGD, Momentum, Nesterov, AdaGrad, RMSProp and Adam, run with the
  * trainer's own optimizer code on two 2-D functions, their paths drawn over banded loss contours.
- * Writes {@code examples/trajectories/taco.png|svg} and {@code saddle.png|svg}: {@code scripts/trajectories}.
+ * Writes {@code examples/trajectories/taco.png} and {@code saddle.png} (PNG only: as SVG the heat map is 11 MB):
+ * {@code scripts/trajectories}.
  */
 public final class OptimizerTrajectories {
   private OptimizerTrajectories() {}
@@ -134,9 +133,6 @@ public final class OptimizerTrajectories {
     int w = 1000, h = 640;
     File png = dir.resolve(s.name() + ".png").toFile();
     ChartUtils.saveChartAsPNG(png, chart, w, h);
-    SVGGraphics2D g = new SVGGraphics2D(w, h);
-    chart.draw(g, new Rectangle(0, 0, w, h));
-    Files.writeString(dir.resolve(s.name() + ".svg"), g.getSVGDocument(), StandardCharsets.UTF_8);
     return png.getPath();
   }
 

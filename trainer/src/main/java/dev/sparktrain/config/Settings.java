@@ -139,6 +139,23 @@ public final class Settings {
     return out;
   }
 
+  /**
+   * Builds a record whose constructor validates with "key = value: rule" messages, and prefixes such a message
+   * with where the key was set ("conf/x.conf:12: optimizer.beta1 = 1.0: must be in [0, 1)").
+   */
+  public <T> T withSources(java.util.function.Supplier<T> make) {
+    try {
+      return make.get();
+    } catch (UserError e) {
+      String msg = e.getMessage();
+      int eq = msg.indexOf(" = ");
+      if (eq < 0) throw e;
+      String key = msg.substring(0, eq);
+      if (!entries.containsKey(key)) throw e;
+      throw new UserError(where(key) + msg.substring(eq));
+    }
+  }
+
   /** Fails on the first key that nothing consumed, with a suggestion when a known key is close. */
   public void checkAllUsed() {
     for (Map.Entry<String, Entry> e : entries.entrySet()) {

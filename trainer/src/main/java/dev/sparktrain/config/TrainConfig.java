@@ -12,7 +12,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The resolved configuration of a job. Every default lives here, in {@link #from}, and the shipped
+ * The resolved configuration of a job. Every default is applied here, in {@link #from} (the optimizer's and the
+ * schedule's come from OptimizerSpec and ScheduleSpec.DEFAULT), and the shipped
  * {@code conf/} files spell each one out. Records validate in their constructors.
  */
 public record TrainConfig(Data data, Model model, Training training, Optimizer optimizer, ScheduleSpec schedule,
@@ -120,7 +121,7 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
         s.longValue("train.seed", 42),
         s.integer("train.tree_depth", 2, 1));
     Optimizer optimizer = optimizer(s);
-    ScheduleSpec schedule = ScheduleSpec.from(s);
+    ScheduleSpec schedule = schedule(s);
     Plateau plateau = new Plateau(s.bool("plateau.enabled", false),
         s.number("plateau.factor", 0.1, x -> true, ""), s.integer("plateau.patience", 10, Integer.MIN_VALUE),
         s.number("plateau.threshold", 1e-4, x -> true, ""), s.integer("plateau.cooldown", 0, Integer.MIN_VALUE),
@@ -147,7 +148,7 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
         x -> true, "");
     Lbfgs lbfgs = new Lbfgs(s.integer("lbfgs.max_iterations", 100, 1), s.integer("lbfgs.memory", 10, 1),
         s.number("lbfgs.tolerance", 1e-6, x -> x > 0, "a positive number"));
-    OptimizerSpec spec = name.equals(Optimizer.LBFGS) ? null : withSource(s, () ->
+    OptimizerSpec spec = name.equals(Optimizer.LBFGS) ? null : s.withSources(() ->
         new OptimizerSpec(name, momentum, beta1, beta2, eps, decay, weightDecay));
     if (spec == null && weightDecay != 0) {
       throw new UserError(s.where("optimizer.weight_decay") + " = " + weightDecay + ": lbfgs takes no weight decay here");
@@ -156,19 +157,30 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
         s.number("optimizer.clip_norm", 0, x -> x >= 0 && Double.isFinite(x), "≥ 0 (0 turns clipping off)"), lbfgs);
   }
 
-  /** Runs the constructor; an error about optimizer.X gets the place that set it, as other settings do. */
-  private static OptimizerSpec withSource(Settings s, java.util.function.Supplier<OptimizerSpec> make) {
-    try {
-      return make.get();
-    } catch (UserError e) {
-      String msg = e.getMessage();
-      if (msg.startsWith("optimizer.") && msg.contains(" = ")) {
-        String key = msg.substring(0, msg.indexOf(' '));
-        if (s.has(key)) throw new UserError(s.where(key) + msg.substring(key.length()));
-        if (key.equals("optimizer.name") && !s.has(key)) throw e;
+  /** The {@code schedule.*} settings, with ScheduleSpec.DEFAULT for those absent. */
+  public static ScheduleSpec schedule(Settings s) {
+    ScheduleSpec d = ScheduleSpec.DEFAULT;
+    String name = s.string("schedule.name", d.name());
+    long stepSize = s.longValue("schedule.step_size", d.stepSize());
+    double gamma = s.number("schedule.gamma", d.gamma(), x -> true, "");
+    List<Long> milestones = new java.util.ArrayList<>();
+    for (String v : list(s.string("schedule.milestones", ""))) {
+      try {
+        milestones.add(Long.parseLong(v));
+      } catch (NumberFormatException e) {
+        throw new UserError(s.where("schedule.milestones") + " = " + s.string("schedule.milestones", "")
+            + ": not a list of integers");
       }
-      throw e;
     }
+    double decay = s.number("schedule.decay", d.decay(), x -> true, "");
+    long period = s.longValue("schedule.period", d.period());
+    long periodMult = s.longValue("schedule.period_mult", d.periodMult());
+    double minLr = s.number("schedule.min_lr", d.minLr(), x -> true, "");
+    long warmupSteps = s.longValue("schedule.warmup_steps", d.warmupSteps());
+    double warmupStartLr = s.number("schedule.warmup_start_lr", d.warmupStartLr(), x -> true, "");
+    long totalSteps = s.longValue("schedule.total_steps", d.totalSteps());
+    return s.withSources(() -> new ScheduleSpec(name, stepSize, gamma, milestones, decay, period, periodMult, minLr,
+        warmupSteps, warmupStartLr, totalSteps));
   }
 
   private static List<String> list(String csv) {

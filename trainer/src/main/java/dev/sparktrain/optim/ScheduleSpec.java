@@ -1,8 +1,6 @@
 package dev.sparktrain.optim;
 
 import dev.sparktrain.UserError;
-import dev.sparktrain.config.Settings;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -98,29 +96,6 @@ public record ScheduleSpec(String name, long stepSize, double gamma, List<Long> 
     return Schedules.warmup(warmupSteps, warmupStartLr, main);
   }
 
-  /**
-   * Reads the {@code schedule.*} keys, with {@link #DEFAULT} for those absent. A bad value is reported with the
-   * place it came from ("conf/x.conf:12: schedule.period = 0: must be at least 1").
-   */
-  public static ScheduleSpec from(Settings s) {
-    ScheduleSpec d = DEFAULT;
-    try {
-      return new ScheduleSpec(s.string("schedule.name", d.name()),
-          s.longValue("schedule.step_size", d.stepSize()),
-          s.number("schedule.gamma", d.gamma(), x -> true, ""),
-          parseMilestones(s),
-          s.number("schedule.decay", d.decay(), x -> true, ""),
-          s.longValue("schedule.period", d.period()),
-          s.longValue("schedule.period_mult", d.periodMult()),
-          s.number("schedule.min_lr", d.minLr(), x -> true, ""),
-          s.longValue("schedule.warmup_steps", d.warmupSteps()),
-          s.number("schedule.warmup_start_lr", d.warmupStartLr(), x -> true, ""),
-          s.longValue("schedule.total_steps", d.totalSteps()));
-    } catch (UserError e) {
-      throw withSource(e, s);
-    }
-  }
-
   /** The settings that reproduce this spec, every key written out, for the resolved config of a saved model. */
   public Map<String, String> toSettings() {
     Map<String, String> m = new LinkedHashMap<>();
@@ -154,29 +129,5 @@ public record ScheduleSpec(String name, long stepSize, double gamma, List<Long> 
 
   private static long[] milestoneArray(List<Long> milestones) {
     return milestones.stream().mapToLong(Long::longValue).toArray();
-  }
-
-  private static List<Long> parseMilestones(Settings s) {
-    String v = s.string("schedule.milestones", "").trim();
-    List<Long> out = new ArrayList<>();
-    if (v.isEmpty()) return out;
-    for (String part : v.split(",")) {
-      try {
-        out.add(Long.parseLong(part.trim()));
-      } catch (NumberFormatException e) {
-        throw new UserError(s.where("schedule.milestones") + " = " + v + ": not a list of integers");
-      }
-    }
-    return out;
-  }
-
-  /** Prefixes a "key = value: rule" message with where the key was set, when it was set. */
-  private static UserError withSource(UserError e, Settings s) {
-    String msg = e.getMessage();
-    int eq = msg.indexOf(" = ");
-    if (eq < 0) return e;
-    String key = msg.substring(0, eq);
-    if (!key.startsWith("schedule.") || !s.has(key)) return e;
-    return new UserError(s.where(key) + msg.substring(eq));
   }
 }

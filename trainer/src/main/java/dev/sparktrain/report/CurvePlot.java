@@ -13,6 +13,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.CombinedDomainXYPlot;
 import org.jfree.chart.plot.XYPlot;
@@ -45,8 +46,10 @@ public final class CurvePlot {
       loss.addSeries(l);
       acc.addSeries(a);
     }
-    NumberAxis lossAxis = new NumberAxis("training loss (moving average, " + smoothing + ")");
-    lossAxis.setAutoRangeIncludesZero(false);
+    LogAxis lossAxis = new LogAxis("training loss (moving average " + smoothing + ", log scale)");
+    lossAxis.setBase(10);
+    lossAxis.setSmallestValue(1e-3);
+    lossAxis.setNumberFormatOverride(new java.text.DecimalFormat("0.0##"));
     XYPlot top = new XYPlot(loss, null, lossAxis, renderer(runs.size(), false, true));
     NumberAxis accAxis = new NumberAxis("validation accuracy");
     accAxis.setAutoRangeIncludesZero(false);

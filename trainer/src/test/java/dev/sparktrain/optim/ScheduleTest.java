@@ -174,7 +174,7 @@ class ScheduleTest {
   // ---- the config form
 
   static ScheduleSpec spec(Map<String, String> settings) {
-    return ScheduleSpec.from(Settings.of(settings));
+    return dev.sparktrain.config.TrainConfig.schedule(Settings.of(settings));
   }
 
   @Test
