@@ -19,6 +19,21 @@ public final class Stepper<S> {
     return new Stepper<>(transform, params.length, transform.init(params));
   }
 
+  /**
+   * A run resumed from a saved state (see {@code io.OptimizerStateFile}); the state must have the transform's
+   * chain of records, which {@link #withTransform}'s check also guards.
+   */
+  public static <S> Stepper<S> resume(GradientTransform<S> transform, int size, S state) {
+    return new Stepper<>(transform, size, transform.init(new float[size])).withTransformState(state);
+  }
+
+  private Stepper<S> withTransformState(S saved) {
+    if (!sameShape(state, saved)) {
+      throw new IllegalArgumentException("the saved state keeps " + shape(saved) + ", this optimizer " + shape(state));
+    }
+    return new Stepper<>(transform, size, saved);
+  }
+
   /** Applies one update for the mean gradient and returns the new parameters. */
   public float[] step(float[] meanGradient, float[] params) {
     GradientTransform.Step<S> s = transform.update(meanGradient, state, params);
