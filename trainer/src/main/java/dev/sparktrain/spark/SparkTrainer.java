@@ -59,7 +59,8 @@ public final class SparkTrainer {
                        long validationExamples, long testExamples, long parameters, String model, String blas) {}
 
   /** The model after training, before it is saved. */
-  public record Trained(ModelSpec spec, float[] params, PreparedData data, double trainLoss, double valAccuracy,
+  /** epochs counts passes over the training data: the configured epochs, or L-BFGS's function evaluations. */
+  public record Trained(ModelSpec spec, float[] params, PreparedData data, int epochs, double trainLoss, double valAccuracy,
                         double secondsPerEpoch, double examplesPerSecond) {}
 
   public Result run() {
@@ -90,7 +91,7 @@ public final class SparkTrainer {
     SavedModel model = new SavedModel(spec, t.params(), data.standardizer(), cfg.resolved(), provenance(sources), metrics);
     model.save(cfg.model().path(), sc.hadoopConfiguration());
     data.release();
-    return new Result(test.accuracy(), test.loss(), t.valAccuracy(), t.trainLoss(), cfg.training().epochs(),
+    return new Result(test.accuracy(), test.loss(), t.valAccuracy(), t.trainLoss(), t.epochs(),
         t.secondsPerEpoch(), t.examplesPerSecond(), data.trainCount(), data.validationCount(), test.count(),
         spec.paramCount(), cfg.model().path(), Gemm.best().name());
   }
@@ -160,7 +161,7 @@ public final class SparkTrainer {
         plateau = next;
       }
     }
-    return new Trained(spec, params, data, trainLoss, valAcc, seconds / training.epochs(),
+    return new Trained(spec, params, data, training.epochs(), trainLoss, valAcc, seconds / training.epochs(),
         (double) data.trainCount() * training.epochs() / seconds);
   }
 
@@ -169,10 +170,12 @@ public final class SparkTrainer {
     var l = cfg.optimizer().lbfgs();
     long start = System.nanoTime();
     double[] last = {Double.NaN};
+    int[] passes = {1};
     float[] params = new FullBatchLbfgs(sc, data.train(), spec, data.offsets().length, cfg.training().treeDepth())
         .minimize(GradientTask.network(spec).initParams(cfg.training().seed()), l.maxIterations(), l.memory(),
             l.tolerance(), it -> {
               last[0] = it.loss();
+              passes[0] = it.evaluations();
               log.iteration(it.iteration() + 1, 0, it.iteration(), it.loss(), Double.NaN);
               progress.info(String.format("L-BFGS iteration %d  loss %.6f  |grad| %.3g  evaluations %d  elapsed %s",
                   it.iteration(), it.loss(), it.gradientNorm(), it.evaluations(), progress.elapsed()));
@@ -181,7 +184,8 @@ public final class SparkTrainer {
     double valAcc = data.validationCount() == 0 ? Double.NaN
         : DistributedEvaluation.run(data.validation(), spec, params, label + "validation").accuracy();
     progress.info(String.format("L-BFGS done: train_loss %.6f  val_acc %.4f", last[0], valAcc));
-    return new Trained(spec, params, data, last[0], valAcc, seconds, data.trainCount() / seconds);
+    return new Trained(spec, params, data, passes[0], last[0], valAcc, seconds / passes[0],
+        (double) data.trainCount() * passes[0] / seconds);
   }
 
   /**
