@@ -103,6 +103,7 @@ public final class Main {
     m.put("test_examples", r.testExamples());
     m.put("parameters", r.parameters());
     m.put("blas", r.blas());
+    m.put("failed_tasks", r.failedTasks());
     m.put("model", r.model());
     return m;
   }

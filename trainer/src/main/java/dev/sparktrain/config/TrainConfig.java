@@ -48,7 +48,11 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
   }
 
   /** The training loop. */
-  public record Training(int epochs, int batchSize, long seed, int treeDepth) {}
+  /**
+   * The training loop. taskFailureFraction (tests only) makes that fraction of gradient tasks fail on their
+   * first attempt, to show that Spark's retries change nothing.
+   */
+  public record Training(int epochs, int batchSize, long seed, int treeDepth, double taskFailureFraction) {}
 
   /**
    * The optimizer: a first-order method ({@code spec}, applied per minibatch) or full-batch L-BFGS
@@ -119,7 +123,8 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
         s.integer("train.epochs", 10, 1),
         s.integer("train.batch_size", 128, 1),
         s.longValue("train.seed", 42),
-        s.integer("train.tree_depth", 2, 1));
+        s.integer("train.tree_depth", 2, 1),
+        s.number("faults.task_failure_fraction", 0, x -> x >= 0 && x <= 1, "in [0, 1]"));
     Optimizer optimizer = optimizer(s);
     ScheduleSpec schedule = schedule(s);
     Plateau plateau = new Plateau(s.bool("plateau.enabled", false),
@@ -217,6 +222,7 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
     m.put("train.batch_size", Integer.toString(training.batchSize()));
     m.put("train.seed", Long.toString(training.seed()));
     m.put("train.tree_depth", Integer.toString(training.treeDepth()));
+    m.put("faults.task_failure_fraction", Double.toString(training.taskFailureFraction()));
     m.put("optimizer.name", optimizer.name());
     m.put("optimizer.learning_rate", Double.toString(optimizer.learningRate()));
     OptimizerSpec o = optimizer.spec() != null ? optimizer.spec() : OptimizerSpec.defaults("sgd");

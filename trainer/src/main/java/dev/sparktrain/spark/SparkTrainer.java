@@ -56,7 +56,8 @@ public final class SparkTrainer {
   /** What a training run produced, as reported on the command's last stdout line. */
   public record Result(double testAccuracy, double testLoss, double validationAccuracy, double trainLoss,
                        int epochs, double secondsPerEpoch, double examplesPerSecond, long trainExamples,
-                       long validationExamples, long testExamples, long parameters, String model, String blas) {}
+                       long validationExamples, long testExamples, long parameters, String model, String blas,
+                       long failedTasks) {}
 
   /** The model after training, before it is saved. */
   /** epochs counts passes over the training data: the configured epochs, or L-BFGS's function evaluations. */
@@ -64,6 +65,26 @@ public final class SparkTrainer {
                         double secondsPerEpoch, double examplesPerSecond) {}
 
   public Result run() {
+    FailedTasks failures = new FailedTasks();
+    spark.sparkContext().addSparkListener(failures);
+    try {
+      return run(failures);
+    } finally {
+      spark.sparkContext().removeSparkListener(failures);
+    }
+  }
+
+  /** Counts task attempts that did not succeed (Spark retried them); reported so that retries are visible. */
+  static final class FailedTasks extends org.apache.spark.scheduler.SparkListener {
+    final java.util.concurrent.atomic.AtomicLong count = new java.util.concurrent.atomic.AtomicLong();
+
+    @Override
+    public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
+      if (!(end.reason() instanceof org.apache.spark.Success$)) count.incrementAndGet();
+    }
+  }
+
+  private Result run(FailedTasks failures) {
     Sources sources = Sources.resolve(cfg.data(), progress);
     DataLoader loader = new DataLoader(spark, cfg.data().numClasses(), cfg.data().partitions());
     Examples examples = loader.load(sources.train());
@@ -93,7 +114,7 @@ public final class SparkTrainer {
     data.release();
     return new Result(test.accuracy(), test.loss(), t.valAccuracy(), t.trainLoss(), t.epochs(),
         t.secondsPerEpoch(), t.examplesPerSecond(), data.trainCount(), data.validationCount(), test.count(),
-        spec.paramCount(), cfg.model().path(), Gemm.best().name());
+        spec.paramCount(), cfg.model().path(), Gemm.best().name(), failures.count.get());
   }
 
   static void requireDim(Examples e, ModelSpec spec) {
@@ -198,7 +219,10 @@ public final class SparkTrainer {
     try {
       int partitions = data.offsets().length;
       int[] offsets = data.offsets();
+      double faults = cfg.training().taskFailureFraction();
+      long seed = cfg.training().seed();
       return data.train().mapPartitionsWithIndex((p, blocks) -> {
+        if (faults > 0) InjectedFault.maybeFail(faults, seed, epoch, t, p);
         GradientSum.Node node = GradientTask.compute(spec, bc.value(), blocks.next(), offsets[p], plan, epoch, t);
         return List.of(GradientSum.leaf(partitions, p, node)).iterator();
       }, true).treeAggregate(GradientSum.empty(partitions), GradientSum::merge, GradientSum::merge,

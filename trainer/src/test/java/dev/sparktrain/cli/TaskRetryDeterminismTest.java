@@ -1,0 +1,49 @@
+package dev.sparktrain.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sparktrain.io.SavedModel;
+import dev.sparktrain.testing.CliRun;
+import dev.sparktrain.testing.SyntheticImages;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A task's gradient is a pure function of (parameters, partition, iteration, seed): with a third of the gradient
+ * tasks failing on their first attempt and retried by Spark, training ends bit-identical to the fault-free run.
+ */
+class TaskRetryDeterminismTest {
+  @TempDir Path dir;
+
+  @Test
+  void retriedTasksChangeNothing() throws Exception {
+    Path data = Files.createDirectories(dir.resolve("data"));
+    SyntheticImages.writeDataset(data, 900, 100, 8, 4);
+    float[][] params = new float[2][];
+    for (int run = 0; run < 2; run++) {
+      // Main reuses an active session; this test needs its own, whose master retries failed tasks
+      SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
+      SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
+      Path model = dir.resolve("model-" + run + ".stm");
+      Map<String, String> s = SmallJobConf.settings(data, model, dir.resolve("p" + run));
+      s.put("model.layers", "dense(16), relu, dense(4)");
+      s.put("train.epochs", "2");
+      s.put("spark.master", "local[2,4]");  // up to 4 attempts per task
+      s.put("faults.task_failure_fraction", run == 0 ? "0" : "0.33");
+      CliRun.Result r = CliRun.inProcess("train", SmallJobConf.write(dir.resolve("run" + run + ".conf"), s).toString());
+      assertEquals(0, r.exitCode(), r.toString());
+      long failed = r.json().path("failed_tasks").asLong(-1);
+      if (run == 0) assertEquals(0, failed, "no failures without injection: " + r.json());
+      else assertTrue(failed >= 10, "Spark retried the injected failures: " + r.json());
+      params[run] = SavedModel.load(model.toString(), new Configuration()).params();
+    }
+    assertArrayEquals(params[0], params[1], "the model trained with injected task failures");
+  }
+}
