@@ -1,8 +1,10 @@
 /**
  * Float32 kernels over flat {@code float[]} buffers with offsets.
  *
- * <p>Letter convention for shape comments: N batch, C input features (or channels), K outputs,
- * H×W spatial, M×N×K for a GEMM. All matrices are row-major. Every fast kernel has a naive twin
- * ({@link dev.sparktrain.tensor.NaiveGemm}) and a parity test.
+ * <p>Letter convention for shape comments: N batch, C input features (or channels), K outputs (or output
+ * channels), H×W input spatial size, R×S kernel (or pooling window) size, P×Q output spatial size, M×N×K for a
+ * GEMM. Images are NCHW: one example is C planes of H rows of W floats. All matrices are row-major. Every fast
+ * kernel has a naive twin ({@link dev.sparktrain.tensor.NaiveGemm}, {@link dev.sparktrain.tensor.NaiveConv2d})
+ * and a parity test.
  */
 package dev.sparktrain.tensor;

@@ -1,0 +1,147 @@
+package dev.sparktrain.tensor;
+
+import java.util.Arrays;
+
+/**
+ * 2-D convolution (cross-correlation, as in every deep-learning framework) by im2col and one GEMM per example.
+ *
+ * <p>Shapes: x is (N,C,H,W), w is (K,C,R,S) stored row-major as K×(C·R·S), b is (K), y is (N,K,P,Q); see
+ * {@link Conv2dShape}. Per example n, the column matrix col_n is (C·R·S)×(P·Q): row (c,i,j) holds the input
+ * pixels that kernel tap (c,i,j) meets at each of the P·Q output positions (zero where it meets padding), so
+ * <pre>
+ *   forward:   y_n  = W·col_n + b                    (K×PQ = K×CRS · CRS×PQ)
+ *   backward:  dW   = Σ_n dY_n·col_nᵀ                (K×CRS = K×PQ · PQ×CRS)
+ *              db   = Σ_n Σ_pq dY_n
+ *              dcol = Wᵀ·dY_n, then dX_n = col2im(dcol)  (the scatter-add inverse of im2col)
+ * </pre>
+ * The column buffer is sized once from the shape and reused; backward recomputes col_n rather than keeping N of
+ * them. An instance is therefore not thread-safe: use one per layer per task. {@link NaiveConv2d} is the twin.
+ */
+public final class Conv2d {
+  private final Conv2dShape shape;
+  private final Gemm gemm;
+  /** (C·R·S)×(P·Q): col_n in forward and in backward's dW step, then reused for dcol. */
+  private final float[] col;
+  /** A 1×1 kernel with stride 1 and no padding: the input plane already is its own column matrix. */
+  private final boolean identityColumns;
+
+  public Conv2d(Conv2dShape shape, Gemm gemm) {
+    this.shape = shape;
+    this.gemm = gemm;
+    this.identityColumns = shape.r() == 1 && shape.s() == 1 && shape.stride() == 1 && shape.pad() == 0;
+    this.col = identityColumns ? new float[0] : new float[shape.c() * shape.r() * shape.s() * shape.p() * shape.q()];
+  }
+
+  public Conv2dShape shape() {
+    return shape;
+  }
+
+  /** y[yOff, yOff + N·K·P·Q) = conv(x, w) + b for the n examples at x[xOff, ...). */
+  public void forward(float[] x, int xOff, float[] w, int wOff, float[] b, int bOff, float[] y, int yOff, int n) {
+    int k = shape.k(), pq = shape.p() * shape.q(), crs = shape.c() * shape.r() * shape.s();
+    for (int e = 0; e < n; e++) {
+      int yn = yOff + e * k * pq;
+      for (int kk = 0; kk < k; kk++) Arrays.fill(y, yn + kk * pq, yn + (kk + 1) * pq, b[bOff + kk]);
+      float[] cols = columns(x, xOff + e * shape.inSize());
+      int colOff = identityColumns ? xOff + e * shape.inSize() : 0;
+      gemm.sgemm(false, false, k, pq, crs, 1f, w, wOff, crs, cols, colOff, pq, 1f, y, yn, pq);
+    }
+  }
+
+  /**
+   * Given dy = ∂L/∂y for the n examples of the last forward's x, overwrites dw (K·C·R·S floats at dwOff) and db
+   * (K at dbOff) with ∂L/∂w and ∂L/∂b summed over the examples and, unless dx is null (a first layer needs no
+   * input gradient), dx (N·C·H·W at dxOff) with ∂L/∂x.
+   */
+  public void backward(float[] x, int xOff, float[] w, int wOff, float[] dy, int dyOff,
+                       float[] dw, int dwOff, float[] db, int dbOff, float[] dx, int dxOff, int n) {
+    int k = shape.k(), pq = shape.p() * shape.q(), crs = shape.c() * shape.r() * shape.s(), in = shape.inSize();
+    Arrays.fill(dw, dwOff, dwOff + k * crs, 0f);
+    biasGradient(dy, dyOff, db, dbOff, n);
+    for (int e = 0; e < n; e++) {
+      int dyn = dyOff + e * k * pq;
+      float[] cols = columns(x, xOff + e * in);
+      int colOff = identityColumns ? xOff + e * in : 0;
+      gemm.sgemm(false, true, k, crs, pq, 1f, dy, dyn, pq, cols, colOff, pq, 1f, dw, dwOff, crs);
+      if (dx == null) continue;
+      if (identityColumns) {
+        gemm.sgemm(true, false, crs, pq, k, 1f, w, wOff, crs, dy, dyn, pq, 0f, dx, dxOff + e * in, pq);
+      } else {
+        gemm.sgemm(true, false, crs, pq, k, 1f, w, wOff, crs, dy, dyn, pq, 0f, col, 0, pq);
+        Arrays.fill(dx, dxOff + e * in, dxOff + (e + 1) * in, 0f);
+        col2im(col, dx, dxOff + e * in);
+      }
+    }
+  }
+
+  /** The column matrix of the example at x[xn, ...): x itself for a 1×1 kernel, else im2col into the buffer. */
+  private float[] columns(float[] x, int xn) {
+    if (identityColumns) return x;
+    im2col(x, xn, col);
+    return col;
+  }
+
+  /** db[kk] = Σ over examples and positions of dy for channel kk, with a double accumulator. */
+  private void biasGradient(float[] dy, int dyOff, float[] db, int dbOff, int n) {
+    int k = shape.k(), pq = shape.p() * shape.q();
+    for (int kk = 0; kk < k; kk++) {
+      double sum = 0;
+      for (int e = 0; e < n; e++) {
+        int base = dyOff + (e * k + kk) * pq;
+        for (int i = 0; i < pq; i++) sum += dy[base + i];
+      }
+      db[dbOff + kk] = (float) sum;
+    }
+  }
+
+  /** One example's x (C,H,W) at xn → cols (C·R·S)×(P·Q), zeros where a tap meets padding. */
+  void im2col(float[] x, int xn, float[] cols) {
+    int c = shape.c(), h = shape.h(), w = shape.w(), r = shape.r(), s = shape.s();
+    int p = shape.p(), q = shape.q(), stride = shape.stride(), pad = shape.pad();
+    int row = 0;
+    for (int cc = 0; cc < c; cc++) {
+      int plane = xn + cc * h * w;
+      for (int i = 0; i < r; i++) {
+        for (int j = 0; j < s; j++, row++) {
+          int out = row * p * q;
+          for (int pp = 0; pp < p; pp++, out += q) {
+            int hh = pp * stride - pad + i;
+            if (hh < 0 || hh >= h) {
+              Arrays.fill(cols, out, out + q, 0f);
+              continue;
+            }
+            int src = plane + hh * w;
+            for (int qq = 0; qq < q; qq++) {
+              int ww = qq * stride - pad + j;
+              cols[out + qq] = ww >= 0 && ww < w ? x[src + ww] : 0f;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** The adjoint of im2col: adds each entry of cols (C·R·S)×(P·Q) into the pixel of dx (C,H,W) at dxn it came from. */
+  void col2im(float[] cols, float[] dx, int dxn) {
+    int c = shape.c(), h = shape.h(), w = shape.w(), r = shape.r(), s = shape.s();
+    int p = shape.p(), q = shape.q(), stride = shape.stride(), pad = shape.pad();
+    int row = 0;
+    for (int cc = 0; cc < c; cc++) {
+      int plane = dxn + cc * h * w;
+      for (int i = 0; i < r; i++) {
+        for (int j = 0; j < s; j++, row++) {
+          int in = row * p * q;
+          for (int pp = 0; pp < p; pp++, in += q) {
+            int hh = pp * stride - pad + i;
+            if (hh < 0 || hh >= h) continue;
+            int dst = plane + hh * w;
+            for (int qq = 0; qq < q; qq++) {
+              int ww = qq * stride - pad + j;
+              if (ww >= 0 && ww < w) dx[dst + ww] += cols[in + qq];
+            }
+          }
+        }
+      }
+    }
+  }
+}

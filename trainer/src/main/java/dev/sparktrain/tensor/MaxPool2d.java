@@ -1,0 +1,60 @@
+package dev.sparktrain.tensor;
+
+import java.util.Arrays;
+
+/**
+ * 2-D max pooling: x is (N,C,H,W), y is (N,C,P,Q), see {@link Pool2dShape}. Forward records in a buffer, for each
+ * output, the index in x of the input that won, and backward routes each output gradient to that input alone.
+ *
+ * <p>Ties go to the first maximum in row-major window order. Windows that overlap (stride &lt; window) may share
+ * a winner, whose gradient is then the sum. A NaN input never wins unless the whole window is NaN. The argmax
+ * buffer only grows; an instance is not thread-safe, and backward refers to the latest forward.
+ */
+public final class MaxPool2d {
+  private final Pool2dShape shape;
+  /** (N,C,P,Q): the offset, from the start of the forward input's n examples, of each output's maximum. */
+  private int[] argmax = new int[0];
+
+  public MaxPool2d(Pool2dShape shape) {
+    this.shape = shape;
+  }
+
+  public Pool2dShape shape() {
+    return shape;
+  }
+
+  /** y[yOff, yOff + N·C·P·Q) = window maxima of the n examples at x[xOff, ...). */
+  public void forward(float[] x, int xOff, float[] y, int yOff, int n) {
+    int h = shape.h(), w = shape.w(), p = shape.p(), q = shape.q(), win = shape.window(), stride = shape.stride();
+    if (argmax.length < n * shape.outSize()) argmax = new int[n * shape.outSize()];
+    int o = 0;
+    for (int plane = 0; plane < n * shape.c(); plane++) {
+      int base = plane * h * w;
+      for (int pp = 0; pp < p; pp++) {
+        for (int qq = 0; qq < q; qq++, o++) {
+          int best = base + pp * stride * w + qq * stride;
+          float max = x[xOff + best];
+          for (int i = 0; i < win; i++) {
+            int row = base + (pp * stride + i) * w + qq * stride;
+            for (int j = 0; j < win; j++) {
+              float v = x[xOff + row + j];
+              if (v > max || Float.isNaN(max)) {
+                max = v;
+                best = row + j;
+              }
+            }
+          }
+          argmax[o] = best;
+          y[yOff + o] = max;
+        }
+      }
+    }
+  }
+
+  /** Overwrites dx[dxOff, dxOff + N·C·H·W) with ∂L/∂x given dy = ∂L/∂y, for the examples of the latest forward. */
+  public void backward(float[] dy, int dyOff, float[] dx, int dxOff, int n) {
+    Arrays.fill(dx, dxOff, dxOff + n * shape.inSize(), 0f);
+    int outs = n * shape.outSize();
+    for (int o = 0; o < outs; o++) dx[dxOff + argmax[o]] += dy[dyOff + o];
+  }
+}
