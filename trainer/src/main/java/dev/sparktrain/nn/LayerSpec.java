@@ -44,6 +44,23 @@ public sealed interface LayerSpec extends java.io.Serializable {
     @Override public String toString() { return "relu"; }
   }
 
+  /** Inverted dropout; p is the probability of DROPPING an activation. */
+  record Dropout(double p) implements LayerSpec {
+    public Dropout {
+      if (!(p >= 0 && p < 1)) {
+        throw new UserError("dropout(" + p + "): p is the drop probability and must be in [0, 1)");
+      }
+    }
+
+    @Override public int outSize(int inSize) { return inSize; }
+
+    @Override public Layer build(int inSize, Init init, Gemm gemm) {
+      throw new UnsupportedOperationException("dropout is built by Network, which knows its position");
+    }
+
+    @Override public String toString() { return "dropout(" + p + ")"; }
+  }
+
   Pattern ITEM = Pattern.compile("([a-z_]+)\\s*(?:\\(\\s*([^)]*)\\))?");
 
   /** Parses a comma-separated list such as {@code dense(512), relu, dense(10)}; errors name the setting. */
@@ -61,7 +78,9 @@ public sealed interface LayerSpec extends java.io.Serializable {
             if (args != null) throw new UserError(setting + ": relu takes no arguments: '" + raw.trim() + "'");
             out.add(new Relu());
           }
-          default -> throw new UserError(setting + ": unknown layer '" + m.group(1) + "' (known: dense(units), relu)");
+          case "dropout" -> out.add(new Dropout(Double.parseDouble(requireArgs(args, item, setting))));
+          default -> throw new UserError(setting + ": unknown layer '" + m.group(1)
+              + "' (known: dense(units), relu, dropout(p))");
         }
       } catch (NumberFormatException e) {
         throw new UserError(setting + ": bad number in layer '" + raw.trim() + "'");

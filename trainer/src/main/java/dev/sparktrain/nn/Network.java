@@ -23,7 +23,9 @@ public final class Network {
     offsets = new int[spec.layers().size()];
     int size = spec.inputSize(), off = 0;
     for (int i = 0; i < offsets.length; i++) {
-      Layer layer = spec.layers().get(i).build(size, spec.init(), gemm);
+      LayerSpec ls = spec.layers().get(i);
+      Layer layer = ls instanceof LayerSpec.Dropout d
+          ? new Dropout(size, d.p(), i) : ls.build(size, spec.init(), gemm);
       layers.add(layer);
       offsets[i] = off;
       off += layer.paramCount();
@@ -63,6 +65,13 @@ public final class Network {
    */
   public SoftmaxCrossEntropy.Stats lossAndGradient(float[] params, float[] x, int[] labels, int labelOff, int n,
                                                    float[] grad) {
+    return lossAndGradient(params, x, labels, labelOff, n, grad, StepContext.NONE);
+  }
+
+  /** As above, with the step's seed and example ids for the random layers (dropout). */
+  public SoftmaxCrossEntropy.Stats lossAndGradient(float[] params, float[] x, int[] labels, int labelOff, int n,
+                                                   float[] grad, StepContext context) {
+    for (Layer l : layers) if (l instanceof Dropout d) d.setContext(context);
     List<float[]> inputs = new ArrayList<>(layers.size());
     float[] h = x;
     for (int i = 0; i < layers.size(); i++) {

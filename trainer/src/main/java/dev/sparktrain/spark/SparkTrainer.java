@@ -188,6 +188,9 @@ public final class SparkTrainer {
 
   /** Full-batch L-BFGS: train.epochs does not apply; lbfgs.max_iterations bounds the iterations. */
   private Trained fitLbfgs(ModelSpec spec, PreparedData data) {
+    if (spec.layers().stream().anyMatch(l -> l instanceof dev.sparktrain.nn.LayerSpec.Dropout)) {
+      throw new UserError("optimizer.name = lbfgs: full-batch L-BFGS needs a deterministic loss; remove dropout from model.layers");
+    }
     var l = cfg.optimizer().lbfgs();
     long start = System.nanoTime();
     double[] last = {Double.NaN};

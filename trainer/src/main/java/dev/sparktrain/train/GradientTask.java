@@ -4,6 +4,7 @@ import dev.sparktrain.data.DataBlock;
 import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.nn.Network;
 import dev.sparktrain.nn.SoftmaxCrossEntropy;
+import dev.sparktrain.nn.StepContext;
 import dev.sparktrain.tensor.Gemm;
 
 /**
@@ -46,7 +47,10 @@ public final class GradientTask {
     }
     Network net = network(spec);
     float[] grad = new float[net.paramCount()];
-    SoftmaxCrossEntropy.Stats s = net.lossAndGradient(params, x, y, 0, rows.length, grad);
+    long[] ids = new long[rows.length];
+    for (int i = 0; i < rows.length; i++) ids[i] = (long) offset + rows[i];  // global training index
+    StepContext context = new StepContext(plan.seed(), (long) epoch * plan.iterationsPerEpoch() + t, ids);
+    SoftmaxCrossEntropy.Stats s = net.lossAndGradient(params, x, y, 0, rows.length, grad, context);
     return new GradientSum.Node(grad, s.lossSum(), rows.length, s.correct());
   }
 

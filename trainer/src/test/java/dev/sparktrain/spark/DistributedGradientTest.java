@@ -11,6 +11,7 @@ import dev.sparktrain.nn.Init;
 import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.nn.Network;
 import dev.sparktrain.nn.SoftmaxCrossEntropy;
+import dev.sparktrain.nn.StepContext;
 import dev.sparktrain.tensor.BlasGemm;
 import dev.sparktrain.testing.SparkFixture;
 import dev.sparktrain.testing.SyntheticImages;
@@ -32,6 +33,16 @@ class DistributedGradientTest {
 
   @Test
   void twoPartitionsMatchOneProcess() throws Exception {
+    check("dense(16), relu, dense(4)");
+  }
+
+  /** Dropout masks are drawn per example, so they too are the same in one process as over two partitions. */
+  @Test
+  void twoPartitionsMatchOneProcessWithDropout() throws Exception {
+    check("dense(16), relu, dropout(0.3), dense(4)");
+  }
+
+  private void check(String layers) throws Exception {
     SyntheticImages.writeDataset(dir, 700, 10, 8, 4);
     SparkSession spark = SparkFixture.local2();
     TrainConfig cfg = TrainConfig.from(Settings.of(Map.of(
@@ -43,7 +54,7 @@ class DistributedGradientTest {
     Examples examples = loader.load(new DataLoader.Source("idx", cfg.data().train(), cfg.data().trainLabels(), "", ""));
     PreparedData data = PreparedData.prepare(examples, 42, 0.1, true);
     assertEquals(2, data.offsets().length);
-    ModelSpec spec = ModelSpec.parse(64, "dense(16), relu, dense(4)", 4, Init.HE);
+    ModelSpec spec = ModelSpec.parse(64, layers, 4, Init.HE);
     float[] params = new Network(spec, BlasGemm.INSTANCE).initParams(5);
     MinibatchPlan plan = new MinibatchPlan(42, data.trainCount(), 96);
     SparkTrainer trainer = new SparkTrainer(spark, cfg, new Progress(new PrintStream(PrintStream.nullOutputStream()), false));
@@ -67,7 +78,11 @@ class DistributedGradientTest {
         y[i] = allY[rows[i]];
       }
       float[] single = new float[params.length];
-      SoftmaxCrossEntropy.Stats s = new Network(spec, BlasGemm.INSTANCE).lossAndGradient(params, x, y, 0, rows.length, single);
+      long[] ids = new long[rows.length];
+      for (int i = 0; i < rows.length; i++) ids[i] = rows[i];
+      StepContext context = new StepContext(42, (long) plan.iterationsPerEpoch() + t, ids);  // epoch 1, iteration t
+      SoftmaxCrossEntropy.Stats s = new Network(spec, BlasGemm.INSTANCE).lossAndGradient(params, x, y, 0, rows.length,
+          single, context);
       assertEquals(rows.length, distributed.count());
       assertEquals(s.lossSum(), distributed.lossSum(), 1e-6 * Math.abs(s.lossSum()));
       double rel = Tolerance.maxRelative(single, distributed.grad());
