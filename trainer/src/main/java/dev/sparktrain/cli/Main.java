@@ -72,6 +72,8 @@ public final class Main {
     Progress progress = Progress.standard(err);
     Map<String, String> sparkSettings = new LinkedHashMap<>(cfg.spark());
     if (command.equals("compare")) sparkSettings.putIfAbsent("spark.scheduler.mode", "FAIR");  // runs share the cores
+    // an in-process caller's session is reused and left running; one this command starts, it stops
+    boolean ownSession = SparkSession.getActiveSession().isEmpty() && SparkSession.getDefaultSession().isEmpty();
     SparkSession spark = Sessions.create("sparktrain " + command + " " + args[1], sparkSettings);
     try {
       return switch (command) {
@@ -85,7 +87,7 @@ public final class Main {
         default -> ModelJobs.predict(spark, cfg, progress);
       };
     } finally {
-      spark.stop();
+      if (ownSession) spark.stop();
     }
   }
 
