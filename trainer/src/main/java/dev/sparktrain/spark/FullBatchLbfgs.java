@@ -11,7 +11,6 @@ import dev.sparktrain.train.GradientSum;
 import dev.sparktrain.train.GradientTask;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 
 /**
  * Full-batch L-BFGS with Breeze's implementation (the one Spark MLlib uses, with its strong-Wolfe line search).
@@ -29,15 +28,13 @@ final class FullBatchLbfgs {
   private final JavaSparkContext sc;
   private final JavaRDD<DataBlock> train;
   private final ModelSpec spec;
-  private final int partitions;
   private final int treeDepth;
   private int evaluations;
 
-  FullBatchLbfgs(JavaSparkContext sc, JavaRDD<DataBlock> train, ModelSpec spec, int partitions, int treeDepth) {
+  FullBatchLbfgs(JavaSparkContext sc, JavaRDD<DataBlock> train, ModelSpec spec, int treeDepth) {
     this.sc = sc;
     this.train = train;
     this.spec = spec;
-    this.partitions = partitions;
     this.treeDepth = treeDepth;
   }
 
@@ -66,17 +63,9 @@ final class FullBatchLbfgs {
       float[] params = toFloats(x);
       evaluations++;
       sc.setJobDescription("L-BFGS · evaluation " + evaluations);
-      Broadcast<float[]> bc = sc.broadcast(params);
-      GradientSum.Node total;
-      try {
-        ModelSpec s = spec;
-        int p = partitions;
-        total = train.mapPartitionsWithIndex((i, blocks) -> java.util.List.of(
-                GradientSum.leaf(p, i, GradientTask.fullGradient(s, bc.value(), blocks.next()))).iterator(), true)
-            .treeAggregate(GradientSum.empty(p), GradientSum::merge, GradientSum::merge, treeDepth).total();
-      } finally {
-        bc.destroy();
-      }
+      ModelSpec s = spec;
+      GradientSum.Node total = DistributedSum.run(train, params, treeDepth,
+          (p, bcParams, block) -> GradientTask.fullGradient(s, bcParams, block));
       if (total.grad() != null) for (int i = 0; i < g.length; i++) g[i] = (double) total.grad()[i] / total.count();
       double loss = total.lossSum() / total.count();
       if (!Double.isFinite(loss)) throw new UserError("L-BFGS evaluation " + evaluations + ": the loss is not finite");

@@ -19,11 +19,9 @@ import dev.sparktrain.train.Progress;
 import dev.sparktrain.train.TrainingLog;
 import java.time.Instant;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -195,7 +193,7 @@ public final class SparkTrainer {
     long start = System.nanoTime();
     double[] last = {Double.NaN};
     int[] passes = {1};
-    float[] params = new FullBatchLbfgs(sc, data.train(), spec, data.offsets().length, cfg.training().treeDepth())
+    float[] params = new FullBatchLbfgs(sc, data.train(), spec, cfg.training().treeDepth())
         .minimize(GradientTask.network(spec).initParams(cfg.training().seed()), l.maxIterations(), l.memory(),
             l.tolerance(), it -> {
               last[0] = it.loss();
@@ -218,21 +216,13 @@ public final class SparkTrainer {
    */
   GradientSum.Node gradient(ModelSpec spec, float[] params, PreparedData data, MinibatchPlan plan,
                                     int epoch, int t) {
-    Broadcast<float[]> bc = sc.broadcast(params);
-    try {
-      int partitions = data.offsets().length;
-      int[] offsets = data.offsets();
-      double faults = cfg.training().taskFailureFraction();
-      long seed = cfg.training().seed();
-      return data.train().mapPartitionsWithIndex((p, blocks) -> {
-        if (faults > 0) InjectedFault.maybeFail(faults, seed, epoch, t, p);
-        GradientSum.Node node = GradientTask.compute(spec, bc.value(), blocks.next(), offsets[p], plan, epoch, t);
-        return List.of(GradientSum.leaf(partitions, p, node)).iterator();
-      }, true).treeAggregate(GradientSum.empty(partitions), GradientSum::merge, GradientSum::merge,
-          cfg.training().treeDepth()).total();
-    } finally {
-      bc.destroy();
-    }
+    int[] offsets = data.offsets();
+    double faults = cfg.training().taskFailureFraction();
+    long seed = cfg.training().seed();
+    return DistributedSum.run(data.train(), params, cfg.training().treeDepth(), (p, bcParams, block) -> {
+      if (faults > 0) InjectedFault.maybeFail(faults, seed, epoch, t, p);
+      return GradientTask.compute(spec, bcParams, block, offsets[p], plan, epoch, t);
+    });
   }
 
   private static float[] scale(float[] sum, float factor, int length) {

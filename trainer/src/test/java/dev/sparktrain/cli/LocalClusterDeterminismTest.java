@@ -10,7 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.SparkSession;
+import dev.sparktrain.testing.SparkFixture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,8 +28,7 @@ class LocalClusterDeterminismTest {
     String[] masters = {"local[2]", "local-cluster[2,1,1024]"};
     float[][] params = new float[2][];
     for (int run = 0; run < 2; run++) {
-      SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
-      SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
+      SparkFixture.stopAll();
       Path model = dir.resolve("model-" + run + ".stm");
       Map<String, String> s = SmallJobConf.settings(data, model, dir.resolve("p" + run));
       s.put("model.layers", "dense(16), relu, dense(4)");
@@ -44,7 +43,7 @@ class LocalClusterDeterminismTest {
       assertEquals(0, r.exitCode(), masters[run] + "\n" + r);
       params[run] = SavedModel.load(model.toString(), new Configuration()).params();
     }
-    SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
+    SparkFixture.stopAll();
     assertArrayEquals(params[0], params[1], "local-cluster vs local[2]");
   }
 }

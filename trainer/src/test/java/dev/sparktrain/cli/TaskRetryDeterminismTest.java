@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.SparkSession;
+import dev.sparktrain.testing.SparkFixture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,9 +28,8 @@ class TaskRetryDeterminismTest {
     SyntheticImages.writeDataset(data, 900, 100, 8, 4);
     float[][] params = new float[2][];
     for (int run = 0; run < 2; run++) {
-      // Main reuses an active session; this test needs its own, whose master retries failed tasks
-      SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
-      SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
+      // this test needs its own session, whose master retries failed tasks
+      SparkFixture.stopAll();
       Path model = dir.resolve("model-" + run + ".stm");
       Map<String, String> s = SmallJobConf.settings(data, model, dir.resolve("p" + run));
       s.put("model.layers", "dense(16), relu, dense(4)");

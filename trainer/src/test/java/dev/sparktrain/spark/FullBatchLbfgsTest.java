@@ -55,7 +55,7 @@ class FullBatchLbfgsTest {
     var train = sc.parallelize(blocks, 2).cache();
     ModelSpec spec = ModelSpec.parse(D, "dense(3)", K, Init.XAVIER);
     List<FullBatchLbfgs.Iteration> log = new ArrayList<>();
-    float[] ours = new FullBatchLbfgs(sc, train, spec, 2, 2)
+    float[] ours = new FullBatchLbfgs(sc, train, spec, 2)
         .minimize(new Network(spec, BlasGemm.INSTANCE).initParams(1), 300, 10, 1e-9, log::add);
     double oursLoss = meanLoss(x, y, weights(ours), biases(ours));
     assertTrue(log.size() > 3 && log.get(log.size() - 1).loss() < log.get(0).loss(), "L-BFGS made progress: " + log);

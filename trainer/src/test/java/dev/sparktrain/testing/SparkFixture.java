@@ -6,6 +6,15 @@ import org.apache.spark.sql.SparkSession;
 public final class SparkFixture {
   private SparkFixture() {}
 
+  /**
+   * Stops the active and default sessions, so that the next command starts its own with the master its config
+   * names (the CLI reuses an in-process caller's session).
+   */
+  public static synchronized void stopAll() {
+    SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
+    SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
+  }
+
   public static synchronized SparkSession local2() {
     return SparkSession.builder()
         .master("local[2]")
