@@ -94,7 +94,9 @@ public final class Main {
   private static Map<String, Object> trainResult(SparkTrainer.Result r) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("test_accuracy", r.testAccuracy());
+    if (!Double.isNaN(r.testAccuracyTta())) m.put("test_accuracy_tta", r.testAccuracyTta());
     m.put("test_loss", r.testLoss());
+    m.put("train_accuracy", r.trainAccuracy());
     m.put("validation_accuracy", r.validationAccuracy());
     m.put("train_loss", r.trainLoss());
     m.put("epochs", r.epochs());

@@ -1,6 +1,9 @@
 package dev.sparktrain.config;
 
 import dev.sparktrain.UserError;
+import dev.sparktrain.augment.AugmentPipeline;
+import dev.sparktrain.augment.TestTimeAugmentation;
+import dev.sparktrain.nn.Shape;
 import dev.sparktrain.nn.Init;
 import dev.sparktrain.nn.LayerSpec;
 import dev.sparktrain.optim.OptimizerSpec;
@@ -22,10 +25,19 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
   /** Where the examples come from and how they are prepared. */
   public record Data(String format, String dataset, String train, String trainLabels, String test,
                      String testLabels, String featuresCol, String labelCol, int numClasses,
-                     double validationFraction, boolean standardize, int partitions) {
+                     double validationFraction, String standardize, int partitions, Shape shape,
+                     AugmentPipeline augment) {
     public static final List<String> FORMATS = List.of("idx", "libsvm", "parquet", "csv");
+    public static final List<String> STANDARDIZE = List.of("feature", "channel", "none");
 
     public Data {
+      standardize = switch (standardize.trim().toLowerCase(Locale.ROOT)) {
+        case "true", "feature" -> "feature";
+        case "false", "none" -> "none";
+        case "channel" -> "channel";
+        default -> throw new UserError("data.standardize = " + standardize
+            + ": choose feature (per input feature), channel (per image channel) or none");
+      };
       format = format.toLowerCase(Locale.ROOT);
       if (!FORMATS.contains(format)) {
         throw new UserError("data.format = " + format + ": unknown format (known: " + String.join(", ", FORMATS) + ")");
@@ -39,10 +51,14 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
     }
   }
 
-  /** The architecture and where the model file goes. */
-  public record Model(String layers, Init init, String path) {
+  /** The architecture, stochastic depth's last survival probability, and where the model file goes. */
+  public record Model(String layers, Init init, String path, double stochasticDepth) {
     public Model {
       LayerSpec.parseList(layers, "model.layers");
+      if (!(stochasticDepth > 0 && stochasticDepth <= 1)) {
+        throw new UserError("model.stochastic_depth = " + stochasticDepth
+            + ": the last residual block's survival probability must be in (0, 1] (1 turns it off)");
+      }
       if (path.isEmpty()) throw new UserError("model.path: empty (where should the model be saved?)");
     }
   }
@@ -98,8 +114,8 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
     }
   }
 
-  /** Where {@code predict} writes its output. */
-  public record Predict(String output) {}
+  /** Where {@code predict} writes its output, and the test-time augmentation of evaluate, predict and train's test. */
+  public record Predict(String output, TestTimeAugmentation tta, int ttaPad) {}
 
   public static TrainConfig from(Settings s) {
     Data data = new Data(
@@ -113,12 +129,15 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
         s.string("data.label_col", "label"),
         s.integer("data.num_classes", 10, 2),
         s.number("data.validation_fraction", 0.1, x -> x >= 0 && x < 1, "in [0, 1)"),
-        s.bool("data.standardize", true),
-        s.integer("data.partitions", 2, 1));
+        s.withSources(() -> s.string("data.standardize", "feature")),
+        s.integer("data.partitions", 2, 1),
+        s.string("data.shape", "").isBlank() ? null : Shape.parse(s.string("data.shape", ""), s.where("data.shape")),
+        s.withSources(() -> AugmentPipeline.parse(s.string("data.augment", "none"), "data.augment")));
     Model model = new Model(
         s.string("model.layers", "dense(512), relu, dense(256), relu, dense(10)"),
         Init.parse(s.string("model.init", "he"), s.where("model.init")),
-        s.string("model.path", "models/model.stm"));
+        s.string("model.path", "models/model.stm"),
+        s.number("model.stochastic_depth", 1.0, x -> x > 0 && x <= 1, "in (0, 1] (1 turns it off)"));
     Training training = new Training(
         s.integer("train.epochs", 10, 1),
         s.integer("train.batch_size", 128, 1),
@@ -132,7 +151,9 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
         s.number("plateau.threshold", 1e-4, x -> true, ""), s.integer("plateau.cooldown", 0, Integer.MIN_VALUE),
         s.number("plateau.min_lr", 0, x -> true, ""));
     if (plateau.enabled() || s.has("plateau.factor")) plateau.start(optimizer.learningRate());  // validates
-    Predict predict = new Predict(s.string("predict.output", "predictions.csv"));
+    Predict predict = new Predict(s.string("predict.output", "predictions.csv"),
+        s.withSources(() -> TestTimeAugmentation.parse(s.string("predict.tta", "none"), "predict.tta")),
+        s.integer("predict.tta_pad", 2, 0));
     Compare compare = new Compare(list(s.string("compare.runs", "sgd, momentum, nesterov, adagrad, rmsprop, adam")),
         list(s.string("compare.learning_rates", "")).stream().map(v -> parseDouble(v, "compare.learning_rates")).toList(),
         s.string("compare.output", "runs/compare"), s.integer("compare.concurrency", 2, 1));
@@ -213,11 +234,14 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
     m.put("data.label_col", data.labelCol());
     m.put("data.num_classes", Integer.toString(data.numClasses()));
     m.put("data.validation_fraction", Double.toString(data.validationFraction()));
-    m.put("data.standardize", Boolean.toString(data.standardize()));
+    m.put("data.standardize", data.standardize());
     m.put("data.partitions", Integer.toString(data.partitions()));
+    m.put("data.shape", data.shape() == null ? "" : data.shape().toString());
+    m.put("data.augment", data.augment().toString());
     m.put("model.layers", model.layers());
     m.put("model.init", model.init().name().toLowerCase(Locale.ROOT));
     m.put("model.path", model.path());
+    m.put("model.stochastic_depth", Double.toString(model.stochasticDepth()));
     m.put("train.epochs", Integer.toString(training.epochs()));
     m.put("train.batch_size", Integer.toString(training.batchSize()));
     m.put("train.seed", Long.toString(training.seed()));
@@ -245,6 +269,8 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
     m.put("plateau.cooldown", Integer.toString(plateau.cooldown()));
     m.put("plateau.min_lr", Double.toString(plateau.minLr()));
     m.put("predict.output", predict.output());
+    m.put("predict.tta", predict.tta().name().toLowerCase(Locale.ROOT));
+    m.put("predict.tta_pad", Integer.toString(predict.ttaPad()));
     m.put("compare.runs", String.join(", ", compare.runs()));
     m.put("compare.learning_rates", String.join(", ", compare.learningRates().stream().map(String::valueOf).toList()));
     m.put("compare.output", compare.output());

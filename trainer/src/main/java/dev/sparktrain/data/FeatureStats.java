@@ -50,6 +50,27 @@ public final class FeatureStats implements Serializable {
 
   public long count() { return count; }
 
+  /**
+   * A standardizer that treats the features as `channels` consecutive equal planes (CHW images) and uses one mean
+   * and one standard deviation per channel, pooled over the plane: per-pixel statistics would blow up the nearly
+   * constant border pixels of an image, and a convolution wants the same transform at every position.
+   */
+  public Standardizer perChannel(int channels) {
+    int d = mean.length, plane = d / channels;
+    if (channels < 1 || plane * channels != d) throw new IllegalArgumentException(d + " features are not " + channels + " planes");
+    float[] m = new float[d], s = new float[d];
+    for (int c = 0; c < channels; c++) {
+      double mu = 0, m2c = 0;
+      for (int j = c * plane; j < (c + 1) * plane; j++) mu += mean[j];
+      mu /= plane;
+      for (int j = c * plane; j < (c + 1) * plane; j++) m2c += m2[j] + count * (mean[j] - mu) * (mean[j] - mu);
+      double std = count > 0 ? Math.sqrt(m2c / ((double) count * plane)) : 1;
+      java.util.Arrays.fill(m, c * plane, (c + 1) * plane, (float) mu);
+      java.util.Arrays.fill(s, c * plane, (c + 1) * plane, (float) (std < MIN_STD ? 1 : std));
+    }
+    return new Standardizer(m, s);
+  }
+
   /** The standardizer for these statistics (population standard deviation). */
   public Standardizer standardizer() {
     float[] m = new float[mean.length], s = new float[mean.length];

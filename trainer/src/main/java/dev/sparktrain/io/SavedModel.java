@@ -7,6 +7,7 @@ import dev.sparktrain.UserError;
 import dev.sparktrain.data.FeatureStats;
 import dev.sparktrain.nn.Init;
 import dev.sparktrain.nn.ModelSpec;
+import dev.sparktrain.nn.Shape;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +32,8 @@ public record SavedModel(ModelSpec spec, float[] params, FeatureStats.Standardiz
     ObjectNode meta = JSON.createObjectNode();
     ObjectNode arch = meta.putObject("architecture");
     arch.put("input_size", spec.inputSize());
+    arch.put("input_shape", spec.inputShape().toString());
+    arch.put("stochastic_depth", spec.finalSurvival());
     arch.put("layers", spec.layersText());
     arch.put("num_classes", spec.numClasses());
     arch.put("init", spec.init().name().toLowerCase(java.util.Locale.ROOT));
@@ -56,8 +59,12 @@ public record SavedModel(ModelSpec spec, float[] params, FeatureStats.Standardiz
     }
     ModelSpec spec;
     try {
-      spec = ModelSpec.parse(arch.get("input_size").asInt(), arch.get("layers").asText(),
-          arch.get("num_classes").asInt(), Init.parse(arch.path("init").asText("he"), "architecture.init"));
+      int size = arch.get("input_size").asInt();
+      Shape shape = arch.has("input_shape") ? Shape.parse(arch.get("input_shape").asText(), "architecture.input_shape")
+          : Shape.flat(size);
+      if (shape.size() != size) throw new UserError("input_shape " + shape + " does not hold input_size " + size);
+      spec = ModelSpec.parse(shape, arch.get("layers").asText(), arch.get("num_classes").asInt(),
+          Init.parse(arch.path("init").asText("he"), "architecture.init"), arch.path("stochastic_depth").asDouble(1.0));
     } catch (UserError e) {
       throw new UserError(uri + ": bad architecture in the model header: " + e.getMessage());
     }

@@ -22,7 +22,8 @@ public final class Dropout extends Layer {
   }
 
   /** The step the next training forward belongs to; Network sets it before each training pass. */
-  void setContext(StepContext context) {
+  @Override
+  public void setContext(StepContext context) {
     this.context = context;
   }
 

@@ -42,6 +42,27 @@ public abstract class Layer {
   public abstract float[] backward(float[] params, int pOff, float[] grad, int gOff,
                                    float[] x, float[] gradOut, int n, boolean needGradIn);
 
+  /** The step the next training forward belongs to; random layers draw their noise from it. */
+  public void setContext(StepContext context) {}
+
+  /**
+   * How many doubles of batch statistics a training forward reports (BatchNorm: count, then per-channel sums
+   * and sums of squares); the driver sums them over partitions and updates the running averages with them.
+   */
+  public int statsCount() { return 0; }
+
+  /** Adds the statistics of the latest training forward into dst[off, off+statsCount()). */
+  public void addStats(double[] dst, int off) {}
+
+  /**
+   * Updates the running averages held in this layer's parameter slice of {@code next} from the previous values in
+   * {@code prev} and the batch statistics summed over all partitions. Only layers with statistics do anything.
+   */
+  public void updateRunning(float[] prev, float[] next, int pOff, double[] stats, int off) {}
+
+  /** Marks parameters that are state rather than trainable (running averages): no gradient, no decay. */
+  public void markState(boolean[] mask, int off) {}
+
   protected final void ensure(int n) {
     if (out.length < n * outSize) out = new float[n * outSize];
     if (gradIn.length < n * inSize) gradIn = new float[n * inSize];

@@ -14,6 +14,8 @@ public final class Network {
   private final List<Layer> layers = new ArrayList<>();
   private final int[] offsets;
   private final int paramCount;
+  private final int[] statsOffsets;
+  private final int statsCount;
   private float[] gradLogits = new float[0];
 
   public Network(ModelSpec spec, Gemm gemm) {
@@ -21,18 +23,45 @@ public final class Network {
     long total = spec.paramCount();
     if (total > Integer.MAX_VALUE - 8) throw new dev.sparktrain.UserError("model.layers: " + total + " parameters exceed one float array");
     offsets = new int[spec.layers().size()];
-    int size = spec.inputSize(), off = 0;
+    statsOffsets = new int[offsets.length];
+    List<Shape> shapes = spec.shapes();
+    int off = 0, statsOff = 0;
     for (int i = 0; i < offsets.length; i++) {
-      LayerSpec ls = spec.layers().get(i);
-      Layer layer = ls instanceof LayerSpec.Dropout d
-          ? new Dropout(size, d.p(), i) : ls.build(size, spec.init(), gemm);
+      Layer layer = spec.layers().get(i).build(shapes.get(i), new LayerSpec.Context(i, spec.init(), gemm, spec.survival(i)));
       layers.add(layer);
       offsets[i] = off;
       off += layer.paramCount();
-      size = layer.outSize();
+      statsOffsets[i] = statsOff;
+      statsOff += layer.statsCount();
     }
     paramCount = off;
+    statsCount = statsOff;
   }
+
+  /** Doubles of batch statistics a training pass reports (BatchNorm layers); 0 for most networks. */
+  public int statsCount() { return statsCount; }
+
+  /** Which parameters are state (BatchNorm running averages), not trained: they get no gradient and no decay. */
+  public boolean[] stateMask() {
+    boolean[] mask = new boolean[paramCount];
+    for (int i = 0; i < layers.size(); i++) layers.get(i).markState(mask, offsets[i]);
+    return mask;
+  }
+
+  /**
+   * Writes into next the running averages updated from prev with one step's batch statistics, summed over all
+   * partitions (the driver calls this after the optimizer step); every other entry of next is left alone.
+   */
+  public void updateRunning(float[] prev, float[] next, double[] stats) {
+    if (stats == null) return;
+    for (int i = 0; i < layers.size(); i++) layers.get(i).updateRunning(prev, next, offsets[i], stats, statsOffsets[i]);
+  }
+
+  /** Where layer i's slice starts in the flat parameter vector. */
+  public int offset(int layer) { return offsets[layer]; }
+
+  /** The layer objects, for tests. */
+  public List<Layer> layers() { return List.copyOf(layers); }
 
   public ModelSpec spec() { return spec; }
 
@@ -45,7 +74,7 @@ public final class Network {
     return p;
   }
 
-  /** Which parameters weight decay applies to: every layer's weights, no biases. */
+  /** Which parameters weight decay applies to: every layer's weights; no biases, BN parameters or running averages. */
   public boolean[] decayMask() {
     boolean[] mask = new boolean[paramCount];
     for (int i = 0; i < layers.size(); i++) layers.get(i).markDecayed(mask, offsets[i]);
@@ -71,7 +100,13 @@ public final class Network {
   /** As above, with the step's seed and example ids for the random layers (dropout). */
   public SoftmaxCrossEntropy.Stats lossAndGradient(float[] params, float[] x, int[] labels, int labelOff, int n,
                                                    float[] grad, StepContext context) {
-    for (Layer l : layers) if (l instanceof Dropout d) d.setContext(context);
+    return lossAndGradient(params, x, labels, labelOff, n, grad, context, null);
+  }
+
+  /** As above; adds the batch statistics of the pass (length statsCount) into stats unless it is null. */
+  public SoftmaxCrossEntropy.Stats lossAndGradient(float[] params, float[] x, int[] labels, int labelOff, int n,
+                                                   float[] grad, StepContext context, double[] stats) {
+    for (Layer l : layers) l.setContext(context);
     List<float[]> inputs = new ArrayList<>(layers.size());
     float[] h = x;
     for (int i = 0; i < layers.size(); i++) {
@@ -80,11 +115,13 @@ public final class Network {
     }
     int k = spec.numClasses();
     if (gradLogits.length < n * k) gradLogits = new float[n * k];
-    SoftmaxCrossEntropy.Stats stats = SoftmaxCrossEntropy.lossAndGradient(h, labels, labelOff, n, k, gradLogits);
+    SoftmaxCrossEntropy.Stats loss = SoftmaxCrossEntropy.lossAndGradient(h, labels, labelOff, n, k, gradLogits);
     float[] g = gradLogits;
     for (int i = layers.size() - 1; i >= 0; i--) {
       g = layers.get(i).backward(params, offsets[i], grad, offsets[i], inputs.get(i), g, n, i > 0);
     }
-    return stats;
+    double[] into = stats != null ? stats : new double[statsCount];  // always drain, so no stale statistics remain
+    for (int i = 0; i < layers.size(); i++) layers.get(i).addStats(into, statsOffsets[i]);
+    return loss;
   }
 }

@@ -51,9 +51,9 @@ public final class Comparison {
     }
     Sources sources = Sources.resolve(cfg.data(), progress);
     Examples examples = new DataLoader(spark, cfg.data().numClasses(), cfg.data().partitions()).load(sources.train());
-    ModelSpec spec = ModelSpec.parse(examples.dim(), cfg.model().layers(), cfg.data().numClasses(), cfg.model().init());
+    ModelSpec spec = SparkTrainer.modelSpec(cfg, examples);
     PreparedData data = PreparedData.prepare(examples, cfg.training().seed(), cfg.data().validationFraction(),
-        cfg.data().standardize());
+        cfg.data().standardize(), spec.inputShape().c());
     int iterations = new MinibatchPlan(cfg.training().seed(), data.trainCount(), cfg.training().batchSize()).iterationsPerEpoch();
     progress.info(String.format("compare: %d runs of %s on %,d examples, %d at a time", runs.size(),
         spec.layersText(), data.trainCount(), cfg.compare().concurrency()));

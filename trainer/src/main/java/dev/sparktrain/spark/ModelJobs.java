@@ -26,10 +26,12 @@ public final class ModelJobs {
   /** Accuracy and loss of the model at model.path on the test source. */
   public static Map<String, Object> evaluate(SparkSession spark, TrainConfig cfg, Progress progress) {
     Input in = Input.open(spark, cfg, progress);
+    var tta = cfg.predict().tta();
     DistributedEvaluation.Metrics m = DistributedEvaluation.run(in.blocks(), in.model().spec(), in.model().params(),
-        "evaluate · " + in.source().features());
+        tta, cfg.predict().ttaPad(), "evaluate · " + in.source().features());
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("test_accuracy", m.accuracy());
+    out.put("tta", tta.name().toLowerCase(java.util.Locale.ROOT));
     out.put("test_loss", m.loss());
     out.put("examples", m.count());
     out.put("model", cfg.model().path());
@@ -60,6 +62,8 @@ public final class ModelJobs {
     Broadcast<float[]> bc = sc.broadcast(model.params());
     sc.setJobDescription("predict · " + in.source().features());
     int k = spec.numClasses();
+    var tta = cfg.predict().tta();
+    int pad = cfg.predict().ttaPad();
     JavaRDD<String> csv = blocks.mapPartitionsWithIndex((p, it) -> {
       List<String> lines = new ArrayList<>();
       if (p == 0) {
@@ -69,9 +73,7 @@ public final class ModelJobs {
       }
       while (it.hasNext()) {
         DataBlock b = it.next();
-        float[] logits = GradientTask.network(spec).logits(bc.value(), b.x(), b.n());
-        float[] probs = new float[b.n() * k];
-        SoftmaxCrossEntropy.softmax(logits, b.n(), k, probs);
+        float[] probs = GradientTask.probabilities(spec, bc.value(), b, tta, pad);
         for (int i = 0; i < b.n(); i++) {
           StringBuilder s = new StringBuilder().append(b.rows()[i]).append(',').append(b.y()[i]).append(',');
           int best = 0;

@@ -14,16 +14,18 @@ import org.apache.spark.storage.StorageLevel;
 record PreparedData(JavaRDD<DataBlock> train, JavaRDD<DataBlock> validation, int[] offsets, int trainCount,
                     long validationCount, int dim, FeatureStats.Standardizer standardizer) {
 
-  static PreparedData prepare(Examples examples, long seed, double validationFraction, boolean standardize) {
+  /** standardize is feature, channel (with the given channel count) or none; see TrainConfig.Data. */
+  static PreparedData prepare(Examples examples, long seed, double validationFraction, String standardize,
+                              int channels) {
     var sc = examples.blocks().context();
     sc.setJobDescription("prepare data · split, statistics, cache");
     JavaRDD<DataBlock> raw = examples.blocks().persist(StorageLevel.MEMORY_ONLY());
     JavaRDD<DataBlock> trainRaw = raw.map(b -> b.select(seed, validationFraction, false));
     FeatureStats.Standardizer std;
-    if (standardize) {
+    if (!standardize.equals("none")) {
       FeatureStats total = new FeatureStats(examples.dim());
       for (FeatureStats s : trainRaw.map(FeatureStats::of).collect()) total.merge(s);  // partition order
-      std = total.standardizer();
+      std = standardize.equals("channel") ? total.perChannel(channels) : total.standardizer();
     } else {
       std = FeatureStats.Standardizer.identity(examples.dim());
     }

@@ -5,7 +5,13 @@ import dev.sparktrain.Version;
 import dev.sparktrain.config.TrainConfig;
 import dev.sparktrain.data.DataBlock;
 import dev.sparktrain.io.SavedModel;
+import dev.sparktrain.augment.AugmentPipeline;
+import dev.sparktrain.augment.PixelMoments;
+import dev.sparktrain.augment.TestTimeAugmentation;
+import dev.sparktrain.nn.LayerSpec;
 import dev.sparktrain.nn.ModelSpec;
+import dev.sparktrain.nn.Network;
+import dev.sparktrain.nn.Shape;
 import dev.sparktrain.optim.Blocks;
 import dev.sparktrain.optim.GradientTransform;
 import dev.sparktrain.optim.ReduceOnPlateau;
@@ -52,7 +58,7 @@ public final class SparkTrainer {
   }
 
   /** What a training run produced, as reported on the command's last stdout line. */
-  public record Result(double testAccuracy, double testLoss, double validationAccuracy, double trainLoss,
+  public record Result(double testAccuracy, double testAccuracyTta, double testLoss, double trainAccuracy, double validationAccuracy, double trainLoss,
                        int epochs, double secondsPerEpoch, double examplesPerSecond, long trainExamples,
                        long validationExamples, long testExamples, long parameters, String model, String blas,
                        long failedTasks) {}
@@ -86,15 +92,16 @@ public final class SparkTrainer {
     Sources sources = Sources.resolve(cfg.data(), progress);
     DataLoader loader = new DataLoader(spark, cfg.data().numClasses(), cfg.data().partitions());
     Examples examples = loader.load(sources.train());
-    ModelSpec spec = ModelSpec.parse(examples.dim(), cfg.model().layers(), cfg.data().numClasses(), cfg.model().init());
+    ModelSpec spec = SparkTrainer.modelSpec(cfg, examples);
     PreparedData data = PreparedData.prepare(examples, cfg.training().seed(), cfg.data().validationFraction(),
-        cfg.data().standardize());
+        cfg.data().standardize(), spec.inputShape().c());
     progress.info(String.format("data: %,d training and %,d validation examples of %d features in %d partitions; "
             + "model: %s, %,d parameters; BLAS: %s", data.trainCount(), data.validationCount(), data.dim(),
         data.offsets().length, spec.layersText(), spec.paramCount(), Gemm.best().name()));
     Trained t = fit(spec, data);
 
     DistributedEvaluation.Metrics test = new DistributedEvaluation.Metrics(Double.NaN, Double.NaN, 0);
+    DistributedEvaluation.Metrics testTta = test;
     if (sources.test() != null) {
       Examples testExamples = loader.load(sources.test());
       requireDim(testExamples, spec);
@@ -102,17 +109,43 @@ public final class SparkTrainer {
       JavaRDD<DataBlock> blocks = testExamples.blocks().map(b -> b.standardized(std));
       test = DistributedEvaluation.run(blocks, spec, t.params(), "test · " + sources.test().features());
       progress.info(String.format("test accuracy %.4f (%,d examples)", test.accuracy(), test.count()));
+      var tta = cfg.predict().tta();
+      if (tta != TestTimeAugmentation.NONE) {
+        testTta = DistributedEvaluation.run(blocks, spec, t.params(), tta, cfg.predict().ttaPad(),
+            "test · " + tta.name().toLowerCase(java.util.Locale.ROOT) + " · " + sources.test().features());
+        progress.info(String.format("test accuracy with test-time augmentation (%s): %.4f",
+            tta.name().toLowerCase(java.util.Locale.ROOT), testTta.accuracy()));
+      }
     }
+    // the final model on its own training split, in test mode without augmentation: the train side of the gap
+    DistributedEvaluation.Metrics trainAcc = DistributedEvaluation.run(data.train(), spec, t.params(),
+        label + "train accuracy · final model");
+    progress.info(String.format("train accuracy %.4f (test mode, %,d examples)", trainAcc.accuracy(), trainAcc.count()));
     Map<String, Double> metrics = new LinkedHashMap<>();
+    metrics.put("train_accuracy", trainAcc.accuracy());
     metrics.put("test_accuracy", test.accuracy());
+    if (!Double.isNaN(testTta.accuracy())) metrics.put("test_accuracy_tta", testTta.accuracy());
     metrics.put("validation_accuracy", t.valAccuracy());
     metrics.put("train_loss", t.trainLoss());
     SavedModel model = new SavedModel(spec, t.params(), data.standardizer(), cfg.resolved(), provenance(sources), metrics);
     model.save(cfg.model().path(), sc.hadoopConfiguration());
     data.release();
-    return new Result(test.accuracy(), test.loss(), t.valAccuracy(), t.trainLoss(), t.epochs(),
+    return new Result(test.accuracy(), testTta.accuracy(), test.loss(), trainAcc.accuracy(), t.valAccuracy(), t.trainLoss(), t.epochs(),
         t.secondsPerEpoch(), t.examplesPerSecond(), data.trainCount(), data.validationCount(), test.count(),
         spec.paramCount(), cfg.model().path(), Gemm.best().name(), failures.count.get());
+  }
+
+  /** The model for the configured layers on these examples: data.shape (checked against the data) or flat. */
+  static ModelSpec modelSpec(TrainConfig cfg, Examples examples) {
+    Shape shape = cfg.data().shape();
+    if (shape != null && shape.size() != examples.dim()) {
+      throw new UserError("data.shape = " + shape + " holds " + shape.size() + " values, but " + examples.source()
+          + " has " + examples.dim() + " features per example");
+    }
+    ModelSpec spec = ModelSpec.parse(shape != null ? shape : Shape.flat(examples.dim()), cfg.model().layers(),
+        cfg.data().numClasses(), cfg.model().init(), cfg.model().stochasticDepth());
+    cfg.data().augment().validateFor(spec.inputShape().c(), spec.inputShape().h(), spec.inputShape().w(), "data.augment");
+    return spec;
   }
 
   static void requireDim(Examples e, ModelSpec spec) {
@@ -142,8 +175,10 @@ public final class SparkTrainer {
     Schedule schedule = cfg.schedule().build(cfg.optimizer().learningRate(), iterations, (long) iterations * training.epochs());
     ReduceOnPlateau plateau = cfg.plateau().enabled() ? cfg.plateau().start(cfg.optimizer().learningRate()) : null;
     Schedule lr = plateau == null ? schedule : plateau.applyTo(schedule);
-    float[] params = GradientTask.network(spec).initParams(training.seed());
+    Network network = GradientTask.network(spec);
+    float[] params = network.initParams(training.seed());
     Stepper<?> optimizer = Stepper.start(optimizer(spec, lr), params);
+    AugmentPipeline augment = augmentation(spec, data);
     double trainLoss = Double.NaN, valAcc = Double.NaN, seconds = 0;
     long step = 0;
     for (int epoch = 0; epoch < training.epochs(); epoch++) {
@@ -152,9 +187,11 @@ public final class SparkTrainer {
       long count = 0;
       for (int t = 0; t < iterations; t++, step++) {
         sc.setJobDescription(String.format("%sepoch %d · iteration %d/%d", label, epoch + 1, t + 1, iterations));
-        GradientSum.Node g = gradient(spec, params, data, plan, epoch, t);
+        GradientSum.Node g = gradient(spec, params, data, plan, epoch, t, augment);
         checkFinite(g, epoch, t);
+        float[] before = params;
         params = optimizer.step(scale(g.grad(), 1f / g.count(), params.length), params);
+        network.updateRunning(before, params, g.stats());
         lossSum += g.lossSum();
         count += g.count();
         log.iteration(epoch + 1, t, step, g.lossSum() / g.count(), lr.at(step));
@@ -186,8 +223,15 @@ public final class SparkTrainer {
 
   /** Full-batch L-BFGS: train.epochs does not apply; lbfgs.max_iterations bounds the iterations. */
   private Trained fitLbfgs(ModelSpec spec, PreparedData data) {
-    if (spec.layers().stream().anyMatch(l -> l instanceof dev.sparktrain.nn.LayerSpec.Dropout)) {
-      throw new UserError("optimizer.name = lbfgs: full-batch L-BFGS needs a deterministic loss; remove dropout from model.layers");
+    for (LayerSpec l : spec.layers()) {
+      if (l instanceof LayerSpec.Dropout || l instanceof LayerSpec.DropConnect || l instanceof LayerSpec.BatchNorm
+          || l instanceof LayerSpec.FractionalMaxPool || l instanceof LayerSpec.Residual) {
+        throw new UserError("optimizer.name = lbfgs: full-batch L-BFGS needs a deterministic loss over the whole data; "
+            + "remove " + l + " from model.layers");
+      }
+    }
+    if (!cfg.data().augment().isEmpty()) {
+      throw new UserError("optimizer.name = lbfgs: full-batch L-BFGS needs a deterministic loss; set data.augment = none");
     }
     var l = cfg.optimizer().lbfgs();
     long start = System.nanoTime();
@@ -216,13 +260,35 @@ public final class SparkTrainer {
    */
   GradientSum.Node gradient(ModelSpec spec, float[] params, PreparedData data, MinibatchPlan plan,
                                     int epoch, int t) {
+    return gradient(spec, params, data, plan, epoch, t, AugmentPipeline.NONE);
+  }
+
+  GradientSum.Node gradient(ModelSpec spec, float[] params, PreparedData data, MinibatchPlan plan,
+                                    int epoch, int t, AugmentPipeline augment) {
     int[] offsets = data.offsets();
     double faults = cfg.training().taskFailureFraction();
     long seed = cfg.training().seed();
     return DistributedSum.run(data.train(), params, cfg.training().treeDepth(), (p, bcParams, block) -> {
       if (faults > 0) InjectedFault.maybeFail(faults, seed, epoch, t, p);
-      return GradientTask.compute(spec, bcParams, block, offsets[p], plan, epoch, t);
+      return GradientTask.compute(spec, bcParams, block, offsets[p], plan, epoch, t, augment);
     });
+  }
+
+  /**
+   * The configured augmentation; PCA lighting first gets the eigen-decomposition of the training pixels' colour
+   * covariance, summed over the partitions in one job.
+   */
+  private AugmentPipeline augmentation(ModelSpec spec, PreparedData data) {
+    AugmentPipeline augment = cfg.data().augment();
+    if (!augment.needsPixelStatistics()) return augment;
+    Shape s = spec.inputShape();
+    sc.setJobDescription(label + "augment · pixel colour covariance for PCA lighting");
+    PixelMoments total = data.train().map(b -> {
+      PixelMoments m = new PixelMoments(s.c());
+      for (int i = 0; i < b.n(); i++) m.add(b.x(), i * b.dim(), s.c(), s.h(), s.w());
+      return m;
+    }).collect().stream().reduce(new PixelMoments(s.c()), PixelMoments::merge);
+    return augment.withPixelStatistics(total);
   }
 
   private static float[] scale(float[] sum, float factor, int length) {

@@ -14,8 +14,15 @@ import java.util.TreeMap;
 public final class GradientSum implements Serializable {
   private static final long serialVersionUID = 1L;
 
-  /** One node's totals; grad is null when no example contributed (a zero gradient). */
-  public record Node(float[] grad, double lossSum, long count, long correct) implements Serializable {
+  /**
+   * One node's totals; grad is null when no example contributed (a zero gradient). stats holds the layers' batch
+   * statistics (BatchNorm sums), or null when the network has none.
+   */
+  public record Node(float[] grad, double lossSum, long count, long correct, double[] stats) implements Serializable {
+    public Node(float[] grad, double lossSum, long count, long correct) {
+      this(grad, lossSum, count, correct, null);
+    }
+
     Node plus(Node right) {
       float[] g;
       if (grad == null) g = right.grad;
@@ -25,7 +32,14 @@ public final class GradientSum implements Serializable {
         float[] r = right.grad;
         for (int i = 0; i < g.length; i++) g[i] += r[i];
       }
-      return new Node(g, lossSum + right.lossSum, count + right.count, correct + right.correct);
+      double[] st;
+      if (stats == null) st = right.stats;
+      else if (right.stats == null) st = stats;
+      else {
+        st = stats;
+        for (int i = 0; i < st.length; i++) st[i] += right.stats[i];
+      }
+      return new Node(g, lossSum + right.lossSum, count + right.count, correct + right.correct, st);
     }
   }
 

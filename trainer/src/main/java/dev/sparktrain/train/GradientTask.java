@@ -5,7 +5,11 @@ import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.nn.Network;
 import dev.sparktrain.nn.SoftmaxCrossEntropy;
 import dev.sparktrain.nn.StepContext;
+import dev.sparktrain.augment.AugmentPipeline;
+import dev.sparktrain.augment.TestTimeAugmentation;
+import dev.sparktrain.nn.Shape;
 import dev.sparktrain.tensor.Gemm;
+import dev.sparktrain.tensor.Rng;
 
 /**
  * What one partition does in one step: gather its share of the global minibatch from its cached block, run
@@ -34,6 +38,16 @@ public final class GradientTask {
    */
   public static GradientSum.Node compute(ModelSpec spec, float[] params, DataBlock block, int offset,
                                          MinibatchPlan plan, int epoch, int t) {
+    return compute(spec, params, block, offset, plan, epoch, t, AugmentPipeline.NONE);
+  }
+
+  /**
+   * As above, with data augmentation: each drawn example is copied out of the cached block and transformed with
+   * the stream (seed, AUGMENT, step, example), so its augmented version does not depend on the partitioning and a
+   * retried task reproduces it.
+   */
+  public static GradientSum.Node compute(ModelSpec spec, float[] params, DataBlock block, int offset,
+                                         MinibatchPlan plan, int epoch, int t, AugmentPipeline augment) {
     int[] rows = plan.localRows(epoch, t, offset, offset + block.n());
     if (rows.length == 0) return new GradientSum.Node(null, 0, 0, 0);
     int d = block.dim();
@@ -49,9 +63,18 @@ public final class GradientTask {
     float[] grad = new float[net.paramCount()];
     long[] ids = new long[rows.length];
     for (int i = 0; i < rows.length; i++) ids[i] = (long) offset + rows[i];  // global training index
-    StepContext context = new StepContext(plan.seed(), (long) epoch * plan.iterationsPerEpoch() + t, ids);
-    SoftmaxCrossEntropy.Stats s = net.lossAndGradient(params, x, y, 0, rows.length, grad, context);
-    return new GradientSum.Node(grad, s.lossSum(), rows.length, s.correct());
+    long step = (long) epoch * plan.iterationsPerEpoch() + t;
+    if (!augment.isEmpty()) {
+      Shape shape = spec.inputShape();
+      float[] scratch = new float[d];
+      for (int i = 0; i < rows.length; i++) {
+        augment.apply(x, i * d, shape.c(), shape.h(), shape.w(), Rng.derive(plan.seed(), Rng.AUGMENT, step, ids[i]), scratch);
+      }
+    }
+    StepContext context = new StepContext(plan.seed(), step, ids);
+    double[] stats = net.statsCount() == 0 ? null : new double[net.statsCount()];
+    SoftmaxCrossEntropy.Stats s = net.lossAndGradient(params, x, y, 0, rows.length, grad, context, stats);
+    return new GradientSum.Node(grad, s.lossSum(), rows.length, s.correct(), stats);
   }
 
   /**
@@ -77,18 +100,49 @@ public final class GradientTask {
 
   /** Loss sum and correct count of a whole block in inference mode, in fixed chunks so results are reproducible. */
   public static GradientSum.Node evaluate(ModelSpec spec, float[] params, DataBlock block) {
-    Network net = network(spec);
-    int chunk = 256, d = block.dim(), k = spec.numClasses();
+    return evaluate(spec, params, block, TestTimeAugmentation.NONE, 0);
+  }
+
+  /**
+   * As above with test-time augmentation: the loss is −log of the label's probability averaged over the views,
+   * and the prediction is the argmax of that average.
+   */
+  public static GradientSum.Node evaluate(ModelSpec spec, float[] params, DataBlock block, TestTimeAugmentation tta,
+                                          int pad) {
+    int k = spec.numClasses();
+    float[] probs = probabilities(spec, params, block, tta, pad);
     double loss = 0;
     long correct = 0;
-    for (int from = 0; from < block.n(); from += chunk) {
-      int m = Math.min(chunk, block.n() - from);
-      float[] x = java.util.Arrays.copyOfRange(block.x(), from * d, (from + m) * d);
-      float[] logits = net.logits(params, x, m);
-      SoftmaxCrossEntropy.Stats s = SoftmaxCrossEntropy.lossAndGradient(logits, block.y(), from, m, k, null);
-      loss += s.lossSum();
-      correct += s.correct();
+    for (int i = 0; i < block.n(); i++) {
+      int row = i * k, label = block.y()[i], best = 0;
+      for (int j = 1; j < k; j++) if (probs[row + j] > probs[row + best]) best = j;
+      if (best == label) correct++;
+      loss -= Math.log(Math.max(probs[row + label], Float.MIN_NORMAL));
     }
     return new GradientSum.Node(null, loss, block.n(), correct);
+  }
+
+  /**
+   * Class probabilities (N×K) of every example of the block in inference mode, averaged over the views of the
+   * test-time augmentation; computed in fixed chunks, so memory stays bounded and results reproducible.
+   */
+  public static float[] probabilities(ModelSpec spec, float[] params, DataBlock block, TestTimeAugmentation tta,
+                                      int pad) {
+    Network net = network(spec);
+    Shape shape = spec.inputShape();
+    int chunk = 256, d = block.dim(), k = spec.numClasses(), views = tta.views();
+    float[] probs = new float[block.n() * k];
+    float[] x = new float[Math.min(chunk, Math.max(1, block.n())) * d];
+    float[] p = new float[Math.min(chunk, Math.max(1, block.n())) * k];
+    for (int from = 0; from < block.n(); from += chunk) {
+      int m = Math.min(chunk, block.n() - from);
+      for (int v = 0; v < views; v++) {
+        if (tta == TestTimeAugmentation.NONE) System.arraycopy(block.x(), from * d, x, 0, m * d);
+        else for (int i = 0; i < m; i++) tta.view(v, block.x(), (from + i) * d, shape.c(), shape.h(), shape.w(), pad, x, i * d);
+        SoftmaxCrossEntropy.softmax(net.logits(params, x, m), m, k, p);
+        for (int i = 0; i < m * k; i++) probs[from * k + i] += p[i] / views;
+      }
+    }
+    return probs;
   }
 }

@@ -66,7 +66,7 @@ class DropoutTest {
   void specParsesAndValidates() {
     assertEquals("dense(64), relu, dropout(0.2), dense(10)",
         LayerSpec.format(LayerSpec.parseList("dense(64), relu, dropout(0.2), dense(10)", "model.layers")));
-    assertEquals("dropout(1.0): p is the drop probability and must be in [0, 1)",
+    assertEquals("model.layers: dropout(1.0): p is the drop probability and must be in [0, 1)",
         assertThrows(UserError.class, () -> LayerSpec.parseList("dropout(1)", "model.layers")).getMessage());
     ModelSpec spec = ModelSpec.parse(5, "dense(8), relu, dropout(0.5), dense(3)", 3, Init.HE);
     assertEquals(5 * 8 + 8 + 8 * 3 + 3, spec.paramCount());

@@ -80,7 +80,7 @@ class LayerGradientTest {
     List<LayerSpec> layers = LayerSpec.parseList("Dense(512), relu ,dense( 10 )", "model.layers");
     assertEquals(List.of(new LayerSpec.Dense(512), new LayerSpec.Relu(), new LayerSpec.Dense(10)), layers);
     assertEquals("dense(512), relu, dense(10)", LayerSpec.format(layers));
-    assertEquals("model.layers: unknown layer 'conv' (known: dense(units), relu, dropout(p))",
+    assertEquals("model.layers: layer 'conv(3)' takes 2 to 4 arguments",
         assertThrows(UserError.class, () -> LayerSpec.parseList("conv(3)", "model.layers")).getMessage());
     assertThrows(UserError.class, () -> LayerSpec.parseList("dense(-1)", "model.layers"));
     assertThrows(UserError.class, () -> ModelSpec.parse(784, "dense(512), relu, dense(9)", 10, Init.HE));

@@ -11,7 +11,10 @@ import dev.sparktrain.nn.Init;
 import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.nn.Network;
 import dev.sparktrain.nn.SoftmaxCrossEntropy;
+import dev.sparktrain.nn.Shape;
 import dev.sparktrain.nn.StepContext;
+import dev.sparktrain.augment.AugmentPipeline;
+import dev.sparktrain.tensor.Rng;
 import dev.sparktrain.tensor.BlasGemm;
 import dev.sparktrain.testing.SparkFixture;
 import dev.sparktrain.testing.SyntheticImages;
@@ -42,7 +45,22 @@ class DistributedGradientTest {
     check("dense(16), relu, dropout(0.3), dense(4)");
   }
 
+  /**
+   * A convolutional net with every random regularizer that has a training-time draw, and executor-side
+   * augmentation: masks, pooling regions and augmented images all come from (seed, step, example, layer), so the
+   * one-process reference, which augments the same examples itself, computes the same gradient.
+   */
+  @Test
+  void twoPartitionsMatchOneProcessForAConvNetWithAugmentation() throws Exception {
+    check("conv(4, 3), relu, fmp(1.414), flatten, dropconnect(12, 0.3), relu, dropout(0.2), dense(4)",
+        new Shape(1, 8, 8), AugmentPipeline.parse("crop(1), flip, jitter(0.1, 0.1)", "data.augment"));
+  }
+
   private void check(String layers) throws Exception {
+    check(layers, Shape.flat(64), AugmentPipeline.NONE);
+  }
+
+  private void check(String layers, Shape shape, AugmentPipeline augment) throws Exception {
     SyntheticImages.writeDataset(dir, 700, 10, 8, 4);
     SparkSession spark = SparkFixture.local2();
     TrainConfig cfg = TrainConfig.from(Settings.of(Map.of(
@@ -52,9 +70,9 @@ class DistributedGradientTest {
         "model.layers", "dense(16), relu, dense(4)", "train.batch_size", "96")));
     DataLoader loader = new DataLoader(spark, 4, 2);
     Examples examples = loader.load(new DataLoader.Source("idx", cfg.data().train(), cfg.data().trainLabels(), "", ""));
-    PreparedData data = PreparedData.prepare(examples, 42, 0.1, true);
+    PreparedData data = PreparedData.prepare(examples, 42, 0.1, "feature", 1);
     assertEquals(2, data.offsets().length);
-    ModelSpec spec = ModelSpec.parse(64, layers, 4, Init.HE);
+    ModelSpec spec = ModelSpec.parse(shape, layers, 4, Init.HE, 1.0);
     float[] params = new Network(spec, BlasGemm.INSTANCE).initParams(5);
     MinibatchPlan plan = new MinibatchPlan(42, data.trainCount(), 96);
     SparkTrainer trainer = new SparkTrainer(spark, cfg, new Progress(new PrintStream(PrintStream.nullOutputStream()), false));
@@ -69,7 +87,7 @@ class DistributedGradientTest {
       System.arraycopy(blocks.get(p).y(), 0, allY, data.offsets()[p], blocks.get(p).n());
     }
     for (int t : new int[] {0, 3, plan.iterationsPerEpoch() - 1}) {
-      GradientSum.Node distributed = trainer.gradient(spec, params, data, plan, 1, t);
+      GradientSum.Node distributed = trainer.gradient(spec, params, data, plan, 1, t, augment);
       int[] rows = plan.localRows(1, t, 0, n);
       float[] x = new float[rows.length * d];
       int[] y = new int[rows.length];
@@ -80,7 +98,12 @@ class DistributedGradientTest {
       float[] single = new float[params.length];
       long[] ids = new long[rows.length];
       for (int i = 0; i < rows.length; i++) ids[i] = rows[i];
-      StepContext context = new StepContext(42, (long) plan.iterationsPerEpoch() + t, ids);  // epoch 1, iteration t
+      long step = (long) plan.iterationsPerEpoch() + t;  // epoch 1, iteration t
+      float[] scratch = new float[d];
+      for (int i = 0; i < rows.length; i++) {
+        augment.apply(x, i * d, 1, 8, 8, Rng.derive(42, Rng.AUGMENT, step, ids[i]), scratch);
+      }
+      StepContext context = new StepContext(42, step, ids);
       SoftmaxCrossEntropy.Stats s = new Network(spec, BlasGemm.INSTANCE).lossAndGradient(params, x, y, 0, rows.length,
           single, context);
       assertEquals(rows.length, distributed.count());
@@ -88,7 +111,7 @@ class DistributedGradientTest {
       double rel = Tolerance.maxRelative(single, distributed.grad());
       assertTrue(rel <= 1e-5, "iteration " + t + ": relative difference " + rel);
       // a retried or repeated step computes the same bits
-      assertArrayEquals(distributed.grad(), trainer.gradient(spec, params, data, plan, 1, t).grad());
+      assertArrayEquals(distributed.grad(), trainer.gradient(spec, params, data, plan, 1, t, augment).grad());
     }
     data.release();
   }
