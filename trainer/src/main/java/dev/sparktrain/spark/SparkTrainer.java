@@ -281,14 +281,19 @@ public final class SparkTrainer {
   private AugmentPipeline augmentation(ModelSpec spec, PreparedData data) {
     AugmentPipeline augment = cfg.data().augment();
     if (!augment.needsPixelStatistics()) return augment;
-    Shape s = spec.inputShape();
     sc.setJobDescription(label + "augment · pixel colour covariance for PCA lighting");
-    PixelMoments total = data.train().map(b -> {
+    PixelMoments total = pixelMoments(data.train(), spec.inputShape());
+    progress.info("PCA lighting: colour covariance of " + total.count() + " training pixels");
+    return augment.withPixelStatistics(total);
+  }
+
+  /** The colour moments of every pixel of every training image, summed per partition and merged in partition order. */
+  static PixelMoments pixelMoments(JavaRDD<DataBlock> blocks, Shape s) {
+    return blocks.map(b -> {
       PixelMoments m = new PixelMoments(s.c());
       for (int i = 0; i < b.n(); i++) m.add(b.x(), i * b.dim(), s.c(), s.h(), s.w());
       return m;
     }).collect().stream().reduce(new PixelMoments(s.c()), PixelMoments::merge);
-    return augment.withPixelStatistics(total);
   }
 
   private static float[] scale(float[] sum, float factor, int length) {

@@ -73,11 +73,18 @@ class TrainConfigTest {
   @Test
   void shippedConfigListsEverySetting() throws Exception {
     TrainConfig defaults = TrainConfig.from(Settings.of(Map.of("data.dataset", "fashion-mnist")));
-    java.util.Set<String> inFile = new java.util.TreeSet<>();
-    for (String line : Files.readAllLines(Path.of("../conf/fashion-mlp.conf"))) {
-      String l = line.replaceAll("#.*", "").trim();
-      if (!l.isEmpty() && !l.startsWith("spark.")) inFile.add(l.substring(0, l.indexOf('=')).trim());
+    for (String conf : List.of("fashion-mlp", "fashion-cnn", "fashion-resnet", "fashion-fmp")) {
+      java.util.Set<String> inFile = new java.util.TreeSet<>();
+      for (String line : Files.readAllLines(Path.of("../conf/" + conf + ".conf"))) {
+        String l = line.replaceAll("#.*", "").trim();
+        if (!l.isEmpty() && !l.startsWith("spark.")) inFile.add(l.substring(0, l.indexOf('=')).trim());
+      }
+      assertEquals(new java.util.TreeSet<>(defaults.resolved().keySet()), inFile, conf);
+      TrainConfig c = TrainConfig.from(Settings.load("../conf/" + conf + ".conf", List.of()));
+      // the layers fit the data: Fashion-MNIST's 784 features, as data.shape says (or flat)
+      var shape = c.data().shape() == null ? dev.sparktrain.nn.Shape.flat(784) : c.data().shape();
+      assertEquals(784, shape.size(), conf);
+      dev.sparktrain.nn.ModelSpec.parse(shape, c.model().layers(), 10, c.model().init(), c.model().stochasticDepth());
     }
-    assertEquals(new java.util.TreeSet<>(defaults.resolved().keySet()), inFile);
   }
 }
