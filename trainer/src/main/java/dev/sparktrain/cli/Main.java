@@ -25,7 +25,7 @@ import org.apache.spark.sql.SparkSession;
 public final class Main {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String USAGE =
-      "usage: sparktrain train|evaluate|predict|compare CONF [key=value ...] | fetch DATASET";
+      "usage: sparktrain train|evaluate|predict|compare CONF [key=value ...] [--resume] | fetch DATASET";
 
   private Main() {}
 
@@ -64,7 +64,9 @@ public final class Main {
       return r;
     }
     if (!List.of("train", "evaluate", "predict", "compare").contains(command)) throw new UserError(USAGE);
-    List<String> overrides = Arrays.asList(args).subList(2, args.length);
+    // --resume is the flag form of checkpoint.resume=true
+    List<String> overrides = Arrays.asList(args).subList(2, args.length).stream()
+        .map(a -> a.equals("--resume") ? "checkpoint.resume=true" : a).toList();
     for (String o : overrides) {
       if (!o.contains("=")) throw new UserError("command line: expected key=value, got '" + o + "'");
     }

@@ -20,7 +20,8 @@ import java.util.Map;
  * {@code conf/} files spell each one out. Records validate in their constructors.
  */
 public record TrainConfig(Data data, Model model, Training training, Optimizer optimizer, ScheduleSpec schedule,
-                          Plateau plateau, Predict predict, Compare compare, Map<String, String> spark) {
+                          Plateau plateau, Predict predict, Compare compare, Checkpoint checkpoint,
+                          Map<String, String> spark) {
 
   /** Where the examples come from and how they are prepared. */
   public record Data(String format, String dataset, String train, String trainLabels, String test,
@@ -68,7 +69,24 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
    * The training loop. taskFailureFraction (tests only) makes that fraction of gradient tasks fail on their
    * first attempt, to show that Spark's retries change nothing.
    */
-  public record Training(int epochs, int batchSize, long seed, int treeDepth, double taskFailureFraction) {}
+  public record Training(int epochs, int batchSize, long seed, int treeDepth, double taskFailureFraction,
+                         long nanAtStep) {}
+
+  /**
+   * Training checkpoints: the directory (empty = none), every how many iterations (0 = at each epoch's end only),
+   * how many to keep, and whether to resume from the newest valid one (the {@code --resume} flag).
+   */
+  public record Checkpoint(String dir, int every, int keep, boolean resume) {
+    public Checkpoint {
+      if (resume && dir.isBlank()) {
+        throw new UserError("--resume: checkpoint.dir is empty; resuming needs the directory the run checkpoints to");
+      }
+    }
+
+    public boolean enabled() {
+      return !dir.isBlank();
+    }
+  }
 
   /**
    * The optimizer: a first-order method ({@code spec}, applied per minibatch) or full-batch L-BFGS
@@ -143,7 +161,10 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
         s.integer("train.batch_size", 128, 1),
         s.longValue("train.seed", 42),
         s.integer("train.tree_depth", 2, 1),
-        s.number("faults.task_failure_fraction", 0, x -> x >= 0 && x <= 1, "in [0, 1]"));
+        s.number("faults.task_failure_fraction", 0, x -> x >= 0 && x <= 1, "in [0, 1]"),
+        s.longValue("faults.nan_at_step", -1));
+    Checkpoint checkpoint = new Checkpoint(s.string("checkpoint.dir", ""), s.integer("checkpoint.every", 0, 0),
+        s.integer("checkpoint.keep", 2, 1), s.bool("checkpoint.resume", false));
     Optimizer optimizer = optimizer(s);
     ScheduleSpec schedule = schedule(s);
     Plateau plateau = new Plateau(s.bool("plateau.enabled", false),
@@ -159,7 +180,7 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
         s.string("compare.output", "runs/compare"), s.integer("compare.concurrency", 2, 1));
     Map<String, String> spark = s.withPrefix("spark.");
     s.checkAllUsed();
-    return new TrainConfig(data, model, training, optimizer, schedule, plateau, predict, compare, spark);
+    return new TrainConfig(data, model, training, optimizer, schedule, plateau, predict, compare, checkpoint, spark);
   }
 
   private static Optimizer optimizer(Settings s) {
@@ -247,6 +268,11 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
     m.put("train.seed", Long.toString(training.seed()));
     m.put("train.tree_depth", Integer.toString(training.treeDepth()));
     m.put("faults.task_failure_fraction", Double.toString(training.taskFailureFraction()));
+    m.put("faults.nan_at_step", Long.toString(training.nanAtStep()));
+    m.put("checkpoint.dir", checkpoint.dir());
+    m.put("checkpoint.every", Integer.toString(checkpoint.every()));
+    m.put("checkpoint.keep", Integer.toString(checkpoint.keep()));
+    m.put("checkpoint.resume", Boolean.toString(checkpoint.resume()));
     m.put("optimizer.name", optimizer.name());
     m.put("optimizer.learning_rate", Double.toString(optimizer.learningRate()));
     OptimizerSpec o = optimizer.spec() != null ? optimizer.spec() : OptimizerSpec.defaults("sgd");

@@ -6,6 +6,7 @@ import dev.sparktrain.config.TrainConfig;
 import dev.sparktrain.data.DataBlock;
 import dev.sparktrain.io.SavedModel;
 import dev.sparktrain.augment.AugmentPipeline;
+import dev.sparktrain.io.CheckpointStore;
 import dev.sparktrain.augment.PixelMoments;
 import dev.sparktrain.augment.TestTimeAugmentation;
 import dev.sparktrain.nn.LayerSpec;
@@ -181,11 +182,33 @@ public final class SparkTrainer {
     AugmentPipeline augment = augmentation(spec, data);
     double trainLoss = Double.NaN, valAcc = Double.NaN, seconds = 0;
     long step = 0;
-    for (int epoch = 0; epoch < training.epochs(); epoch++) {
+    var ck = cfg.checkpoint();
+    CheckpointStore store = ck.enabled() ? new CheckpointStore(ck.dir(), sc.hadoopConfiguration(), ck.keep()) : null;
+    CheckpointStore.State resumed = null;
+    if (ck.resume()) {
+      resumed = store.newest(optimizer.state(), params.length, progress::info).orElse(null);
+      if (resumed == null) {
+        progress.info("--resume: no valid checkpoint in " + ck.dir() + "; starting from the beginning");
+      } else {
+        requireSameTraining(resumed.config());
+        params = resumed.params();
+        step = resumed.step();
+        if (plateau != null && resumed.plateau() != null) {
+          plateau = ReduceOnPlateau.fromState(resumed.plateau());
+          lr = plateau.applyTo(schedule);
+        }
+        optimizer = resumedStepper(optimizer(spec, lr), params.length, resumed.optimizerState());
+        progress.info(String.format("--resume: continuing from step %d (epoch %d, iteration %d of %d)", step,
+            resumed.epoch() + 1, resumed.iteration() + 1, iterations));
+      }
+    }
+    int firstEpoch = resumed == null ? 0 : resumed.epoch();
+    for (int epoch = firstEpoch; epoch < training.epochs(); epoch++) {
       long start = System.nanoTime();
-      double lossSum = 0;
-      long count = 0;
-      for (int t = 0; t < iterations; t++, step++) {
+      boolean resuming = resumed != null && epoch == firstEpoch;
+      double lossSum = resuming ? resumed.epochLossSum() : 0;
+      long count = resuming ? resumed.epochCount() : 0;
+      for (int t = resuming ? resumed.iteration() : 0; t < iterations; t++, step++) {
         sc.setJobDescription(String.format("%sepoch %d · iteration %d/%d", label, epoch + 1, t + 1, iterations));
         GradientSum.Node g = gradient(spec, params, data, plan, epoch, t, augment);
         checkFinite(g, epoch, t);
@@ -196,6 +219,10 @@ public final class SparkTrainer {
         count += g.count();
         log.iteration(epoch + 1, t, step, g.lossSum() / g.count(), lr.at(step));
         progress.iteration(epoch + 1, training.epochs(), t, iterations, lossSum / count);
+        if (store != null && ck.every() > 0 && (step + 1) % ck.every() == 0 && t + 1 < iterations) {
+          store.save(new CheckpointStore.State(step + 1, epoch, t + 1, lossSum, count, params, optimizer.state(),
+              plateau == null ? null : plateau.toState(), cfg.resolved()));
+        }
       }
       double epochSeconds = (System.nanoTime() - start) / 1e9;
       seconds += epochSeconds;
@@ -216,9 +243,37 @@ public final class SparkTrainer {
         }
         plateau = next;
       }
+      if (store != null) {
+        store.save(new CheckpointStore.State(step, epoch + 1, 0, 0, 0, params, optimizer.state(),
+            plateau == null ? null : plateau.toState(), cfg.resolved()));
+      }
     }
-    return new Trained(spec, params, data, training.epochs(), trainLoss, valAcc, seconds / training.epochs(),
-        (double) data.trainCount() * training.epochs() / seconds);
+    int ran = Math.max(1, training.epochs() - firstEpoch);
+    return new Trained(spec, params, data, training.epochs(), trainLoss, valAcc, seconds / ran,
+        (double) data.trainCount() * ran / seconds);
+  }
+
+  /** Settings that may differ between a checkpoint's run and the resumed one: where things go, Spark, faults. */
+  private static boolean mayDifferOnResume(String key) {
+    return key.startsWith("spark.") || key.startsWith("checkpoint.") || key.startsWith("predict.")
+        || key.startsWith("compare.") || key.startsWith("faults.") || key.equals("model.path");
+  }
+
+  /** A resumed run continues bit for bit only with the same training settings; the first difference is an error. */
+  private void requireSameTraining(Map<String, String> saved) {
+    Map<String, String> now = cfg.resolved();
+    java.util.Set<String> keys = new java.util.TreeSet<>(now.keySet());
+    keys.addAll(saved.keySet());
+    for (String k : keys) {
+      if (mayDifferOnResume(k) || java.util.Objects.equals(saved.get(k), now.get(k))) continue;
+      throw new UserError("--resume: the checkpoint in " + cfg.checkpoint().dir() + " was trained with " + k + " = "
+          + saved.get(k) + ", this run has " + now.get(k) + "; resume with the same settings, or use another checkpoint.dir");
+    }
+  }
+
+  @SuppressWarnings("unchecked")  // Stepper.resume checks that the state has the transform's chain of records
+  private static <S> Stepper<S> resumedStepper(GradientTransform<S> transform, int size, Object state) {
+    return Stepper.resume(transform, size, (S) state);
   }
 
   /** Full-batch L-BFGS: train.epochs does not apply; lbfgs.max_iterations bounds the iterations. */
@@ -268,9 +323,12 @@ public final class SparkTrainer {
     int[] offsets = data.offsets();
     double faults = cfg.training().taskFailureFraction();
     long seed = cfg.training().seed();
+    boolean poison = cfg.training().nanAtStep() == (long) epoch * plan.iterationsPerEpoch() + t;
     return DistributedSum.run(data.train(), params, cfg.training().treeDepth(), (p, bcParams, block) -> {
       if (faults > 0) InjectedFault.maybeFail(faults, seed, epoch, t, p);
-      return GradientTask.compute(spec, bcParams, block, offsets[p], plan, epoch, t, augment);
+      GradientSum.Node node = GradientTask.compute(spec, bcParams, block, offsets[p], plan, epoch, t, augment);
+      if (poison && node.grad() != null) node.grad()[0] = Float.NaN;  // faults.nan_at_step, for tests
+      return node;
     });
   }
 

@@ -107,6 +107,25 @@ public final class CliRun {
    */
   public static Result subprocess(Path workDir, long timeoutSeconds, String... args)
       throws IOException, InterruptedException {
+    Process p = start(workDir, args);
+    boolean done = p.waitFor(timeoutSeconds, TimeUnit.SECONDS);
+    if (!done) {
+      p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+    Path outFile = workDir.resolve(".cli-stdout"), errFile = workDir.resolve(".cli-stderr");
+    Result r = new Result(done ? p.exitValue() : -1, Files.readString(outFile), Files.readString(errFile));
+    Files.delete(outFile);
+    Files.delete(errFile);
+    System.err.println("sparktrain " + String.join(" ", args) + " -> " + r);
+    if (!done) fail("sparktrain " + String.join(" ", args) + " did not finish in " + timeoutSeconds + " s\n" + r);
+    return r;
+  }
+
+  /**
+   * Starts the child JVM that {@link #subprocess} runs and returns it at once (for tests that kill it); its
+   * stdout and stderr go to workDir/.cli-stdout and .cli-stderr.
+   */
+  public static Process start(Path workDir, String... args) throws IOException {
     Path repo = repoRoot();
     List<String> cmd = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -124,18 +143,7 @@ public final class CliRun {
         .redirectError(workDir.resolve(".cli-stderr").toFile());
     pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
     pb.environment().put("OPENBLAS_NUM_THREADS", "1");
-    Process p = pb.start();
-    boolean done = p.waitFor(timeoutSeconds, TimeUnit.SECONDS);
-    if (!done) {
-      p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-    }
-    Path outFile = workDir.resolve(".cli-stdout"), errFile = workDir.resolve(".cli-stderr");
-    Result r = new Result(done ? p.exitValue() : -1, Files.readString(outFile), Files.readString(errFile));
-    Files.delete(outFile);
-    Files.delete(errFile);
-    System.err.println("sparktrain " + String.join(" ", args) + " -> " + r);
-    if (!done) fail("sparktrain " + String.join(" ", args) + " did not finish in " + timeoutSeconds + " s\n" + r);
-    return r;
+    return pb.start();
   }
 
   /** The repository root: the nearest directory above the working directory that holds conf/jvm.options. */

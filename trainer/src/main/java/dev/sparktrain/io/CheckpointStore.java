@@ -1,0 +1,143 @@
+package dev.sparktrain.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sparktrain.UserError;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Training checkpoints in a directory (any Hadoop path): everything a run needs to continue bit for bit, in the
+ * checksummed {@link TensorFile} format {@code sparktrain-checkpoint}, one file per checkpoint named by its step,
+ * {@code ckpt-000000001234.stc}. Each is written to a temporary file and renamed into place, and older ones are
+ * pruned only after the new one is complete, so a crash at any moment leaves the last good checkpoint intact.
+ * {@link #newest} skips files that fail validation (truncated, bit-flipped) and takes the newest valid one.
+ *
+ * <p>A checkpoint holds the parameters (with BatchNorm running averages), the optimizer state (see
+ * {@link OptimizerStateFile}), where to continue (step, epoch, iteration), the epoch's loss so far, the
+ * reduce-on-plateau state, and the resolved config it was trained with.
+ */
+public final class CheckpointStore {
+  public static final String FORMAT = "sparktrain-checkpoint";
+  private static final Pattern NAME = Pattern.compile("ckpt-(\\d{12})\\.stc");
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final String dir;
+  private final Configuration conf;
+  private final int keep;
+
+  /** The state of a run between two steps: the next step to take is (epoch, iteration), global step {@code step}. */
+  public record State(long step, int epoch, int iteration, double epochLossSum, long epochCount, float[] params,
+                      Object optimizerState, Map<String, Double> plateau, Map<String, String> config) {}
+
+  public CheckpointStore(String dir, Configuration conf, int keep) {
+    if (keep < 1) throw new IllegalArgumentException("keep must be at least 1: " + keep);
+    this.dir = dir;
+    this.conf = conf;
+    this.keep = keep;
+  }
+
+  /** Writes the checkpoint of state, then prunes all but the newest {@code keep}; returns its path. */
+  public String save(State s) {
+    ObjectNode meta = JSON.createObjectNode();
+    meta.put("step", s.step());
+    meta.put("epoch", s.epoch());
+    meta.put("iteration", s.iteration());
+    meta.put("epoch_loss_sum", s.epochLossSum());
+    meta.put("epoch_count", s.epochCount());
+    ObjectNode plateau = meta.putObject("plateau");
+    if (s.plateau() != null) s.plateau().forEach(plateau::put);
+    s.config().forEach(meta.putObject("config")::put);
+    List<NamedTensor> tensors = new ArrayList<>(List.of(NamedTensor.vector("params", s.params())));
+    OptimizerStateFile.flatten(s.optimizerState(), "optimizer", tensors, meta.putObject("optimizer_scalars"));
+    String path = new Path(dir, String.format("ckpt-%012d.stc", s.step())).toString();
+    TensorFile.write(path, conf, FORMAT, meta, tensors);
+    prune();
+    return path;
+  }
+
+  /**
+   * The newest checkpoint that reads and validates, its optimizer state restored into {@code template}'s records
+   * (a fresh state of the same optimizer); files that fail are reported through skipped and passed over.
+   */
+  public Optional<State> newest(Object template, int paramCount, Consumer<String> skipped) {
+    List<FileStatus> all = checkpoints();
+    for (int i = all.size() - 1; i >= 0; i--) {
+      String path = all.get(i).getPath().toString();
+      try {
+        return Optional.of(load(path, template, paramCount));
+      } catch (UserError e) {
+        skipped.accept("checkpoint skipped: " + e.getMessage());
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Reads and validates one checkpoint file. */
+  public State load(String path, Object template, int paramCount) {
+    return decode(TensorFile.read(path, conf, FORMAT), template, paramCount);
+  }
+
+  private static State decode(TensorFile.Contents c, Object template, int paramCount) {
+    JsonNode m = c.meta();
+    for (String key : List.of("step", "epoch", "iteration", "epoch_count")) {
+      if (m == null || !m.path(key).canConvertToLong() || m.path(key).asLong() < 0) {
+        throw new UserError(c.source() + ": checkpoint header has no valid '" + key + "'");
+      }
+    }
+    if (!m.path("config").isObject()) throw new UserError(c.source() + ": checkpoint header has no 'config'");
+    float[] params = c.values("params");
+    if (params.length != paramCount) {
+      throw new UserError(c.source() + ": holds " + params.length + " parameters, the model needs " + paramCount);
+    }
+    Object state = OptimizerStateFile.restore(template, "optimizer", c.tensors(), m.get("optimizer_scalars"), c.source());
+    Map<String, Double> plateau = new LinkedHashMap<>();
+    m.path("plateau").fields().forEachRemaining(e -> plateau.put(e.getKey(), e.getValue().asDouble()));
+    Map<String, String> config = new LinkedHashMap<>();
+    m.get("config").fields().forEachRemaining(e -> config.put(e.getKey(), e.getValue().asText()));
+    return new State(m.get("step").asLong(), m.get("epoch").asInt(), m.get("iteration").asInt(),
+        m.path("epoch_loss_sum").asDouble(), m.get("epoch_count").asLong(), params, state,
+        plateau.isEmpty() ? null : plateau, config);
+  }
+
+  /** The checkpoint files of the directory, oldest first (by step). */
+  public List<FileStatus> checkpoints() {
+    try {
+      Path p = new Path(dir);
+      FileSystem fs = OutputFileSystem.of(p, conf);
+      FileStatus[] all = fs.listStatus(p);
+      return Arrays.stream(all).filter(f -> f.isFile() && NAME.matcher(f.getPath().getName()).matches())
+          .sorted(Comparator.comparing(f -> f.getPath().getName())).toList();
+    } catch (FileNotFoundException e) {
+      return List.of();
+    } catch (IOException e) {
+      throw new UserError(dir + ": cannot list checkpoints (" + e.getMessage() + ")", e);
+    }
+  }
+
+  private void prune() {
+    List<FileStatus> all = checkpoints();
+    try {
+      for (int i = 0; i < all.size() - keep; i++) {
+        Path p = all.get(i).getPath();
+        OutputFileSystem.of(p, conf).delete(p, false);
+      }
+    } catch (IOException e) {
+      throw new UserError(dir + ": cannot remove an old checkpoint (" + e.getMessage() + ")", e);
+    }
+  }
+}

@@ -1,0 +1,142 @@
+package dev.sparktrain.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sparktrain.io.CheckpointStore;
+import dev.sparktrain.io.SavedModel;
+import dev.sparktrain.testing.CliRun;
+import dev.sparktrain.testing.SyntheticImages;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Checkpoints and {@code --resume}: a driver killed with SIGKILL mid-training resumes from its newest checkpoint
+ * and ends bit-identical to an uninterrupted run; a NaN stops the run with a named step and leaves the last good
+ * checkpoint intact and loadable; a corrupt newest checkpoint is skipped for the one before.
+ */
+class CheckpointResumeTest {
+  @TempDir Path dir;
+
+  /** A job with every kind of state a resume must restore: Adam moments, BN running averages, dropout, augmentation. */
+  private Path conf(Path data, String name, Path checkpoints) throws IOException {
+    Map<String, String> s = SmallJobConf.settings(data, dir.resolve(name + ".stm"), dir.resolve(name + "-pred"));
+    s.put("data.shape", "1x8x8");
+    s.put("data.standardize", "channel");
+    s.put("data.augment", "flip");
+    s.put("model.layers", "conv(4, 3), batchnorm, relu, maxpool(2), flatten, dense(16), relu, dropout(0.2), dense(4)");
+    s.put("optimizer.name", "adam");
+    s.put("optimizer.learning_rate", "0.01");
+    s.put("train.epochs", "3");
+    s.put("checkpoint.dir", checkpoints.toString());
+    s.put("checkpoint.every", "10");
+    return SmallJobConf.write(dir.resolve(name + ".conf"), s);
+  }
+
+  private Path data() throws IOException {
+    Path data = dir.resolve("data");
+    if (!Files.isDirectory(data)) {
+      Files.createDirectory(data);
+      SyntheticImages.writeDataset(data, 1600, 200, 8, 4);
+    }
+    return data;
+  }
+
+  @Test
+  void aKilledDriverResumesBitIdentical() throws Exception {
+    Path data = data();
+    JsonNode straight = succeeds("train", conf(data, "straight", dir.resolve("ck-straight")).toString());
+    float[] expected = SavedModel.load(dir.resolve("straight.stm").toString(), new Configuration()).params();
+
+    Path checkpoints = dir.resolve("ck-killed");
+    Path killedConf = conf(data, "killed", checkpoints);
+    Process child = CliRun.start(dir, "train", killedConf.toString());
+    // kill -9 the driver once it has written a checkpoint in the middle of the run
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
+    while (stepsIn(checkpoints).stream().noneMatch(s -> s >= 40)) {
+      assertTrue(child.isAlive(), "the child ended before it was killed: " + Files.readString(dir.resolve(".cli-stderr")));
+      assertTrue(System.nanoTime() < deadline, "no checkpoint after 240 s");
+      Thread.sleep(100);
+    }
+    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    assertEquals(137, child.exitValue(), "killed by SIGKILL");
+    assertTrue(!Files.exists(dir.resolve("killed.stm")), "the killed run saved no model");
+    long lastStep = stepsIn(checkpoints).stream().mapToLong(Long::longValue).max().orElseThrow();
+
+    CliRun.Result r = CliRun.inProcess("train", killedConf.toString(), "--resume");
+    assertEquals(0, r.exitCode(), r.toString());
+    assertTrue(r.stderr().contains("--resume: continuing from step " + lastStep), r.stderr());
+    float[] resumed = SavedModel.load(dir.resolve("killed.stm").toString(), new Configuration()).params();
+    assertArrayEquals(expected, resumed, "resumed parameters equal the uninterrupted run's, bit for bit");
+    assertEquals(straight.path("test_accuracy").asDouble(), r.json().path("test_accuracy").asDouble(), 0);
+  }
+
+  @Test
+  void aNanStopsTheRunAndKeepsTheLastGoodCheckpoint() throws Exception {
+    Path data = data();
+    Path checkpoints = dir.resolve("ck-nan");
+    Path c = conf(data, "nan", checkpoints);
+    CliRun.Result r = CliRun.inProcess("train", c.toString(), "faults.nan_at_step=25");
+    assertEquals(2, r.exitCode(), r.toString());
+    assertEquals(1, r.errorLines().size(), r.toString());
+    String line = r.errorLines().get(0);
+    assertTrue(line.contains("epoch 1 iteration 26") && line.contains("not finite") && line.contains("learning rate"), line);
+    assertEquals(List.of(10L, 20L), stepsIn(checkpoints), "checkpoints up to the last good step");
+    assertTrue(!Files.exists(dir.resolve("nan.stm")), "no model is saved");
+    // the last good checkpoint loads, and resuming without the fault finishes the run
+    CliRun.Result resumed = CliRun.inProcess("train", c.toString(), "--resume");
+    assertEquals(0, resumed.exitCode(), resumed.toString());
+    assertTrue(resumed.stderr().contains("continuing from step 20"), resumed.stderr());
+  }
+
+  @Test
+  void aCorruptNewestCheckpointIsSkippedForTheOneBefore() throws Exception {
+    Path data = data();
+    Path checkpoints = dir.resolve("ck-corrupt");
+    Path c = conf(data, "corrupt", checkpoints);
+    assertEquals(2, CliRun.inProcess("train", c.toString(), "faults.nan_at_step=35").exitCode());
+    assertEquals(List.of(20L, 30L), stepsIn(checkpoints));
+    Path newest = checkpoints.resolve(String.format("ckpt-%012d.stc", 30));
+    byte[] bytes = Files.readAllBytes(newest);
+    bytes[bytes.length / 2] ^= 0x10;  // one flipped bit in the tensor data: the CRC32C catches it
+    Files.write(newest, bytes);
+    CliRun.Result r = CliRun.inProcess("train", c.toString(), "--resume", "train.epochs=1");
+    // a different epoch count is a different schedule: refused, naming the setting
+    assertEquals(2, r.exitCode(), r.toString());
+    assertTrue(r.errorLines().get(0).contains("train.epochs"), r.toString());
+    r = CliRun.inProcess("train", c.toString(), "--resume");
+    assertEquals(0, r.exitCode(), r.toString());
+    assertTrue(r.stderr().contains("checkpoint skipped: file:" + newest + ": checksum mismatch"), r.stderr());
+    assertTrue(r.stderr().contains("continuing from step 20"), r.stderr());
+    // a truncated file is refused before anything is allocated for its tensors
+    Files.write(newest, java.util.Arrays.copyOf(bytes, 40));
+    var store = new CheckpointStore(checkpoints.toString(), new Configuration(), 2);
+    String message = org.junit.jupiter.api.Assertions.assertThrows(dev.sparktrain.UserError.class,
+        () -> store.load(newest.toString(), null, 1)).getMessage();
+    assertTrue(message.startsWith(newest.toString()), message);
+  }
+
+  private static List<Long> stepsIn(Path checkpoints) throws IOException {
+    if (!Files.isDirectory(checkpoints)) return List.of();
+    try (Stream<Path> s = Files.list(checkpoints)) {
+      return s.map(p -> p.getFileName().toString()).filter(n -> n.matches("ckpt-\\d{12}\\.stc"))
+          .map(n -> Long.parseLong(n.substring(5, 17))).sorted().toList();
+    }
+  }
+
+  private static JsonNode succeeds(String... args) {
+    CliRun.Result r = CliRun.inProcess(args);
+    assertEquals(0, r.exitCode(), String.join(" ", args) + "\n" + r);
+    return r.json();
+  }
+}
