@@ -70,7 +70,7 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
    * first attempt, to show that Spark's retries change nothing.
    */
   public record Training(int epochs, int batchSize, long seed, int treeDepth, double taskFailureFraction,
-                         long nanAtStep) {}
+                         long nanAtStep, int heapLogEvery) {}
 
   /**
    * Training checkpoints: the directory (empty = none), every how many iterations (0 = at each epoch's end only),
@@ -162,7 +162,8 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
         s.longValue("train.seed", 42),
         s.integer("train.tree_depth", 2, 1),
         s.number("faults.task_failure_fraction", 0, x -> x >= 0 && x <= 1, "in [0, 1]"),
-        s.longValue("faults.nan_at_step", -1));
+        s.longValue("faults.nan_at_step", -1),
+        s.integer("train.heap_log_every", 0, 0));
     Checkpoint checkpoint = new Checkpoint(s.string("checkpoint.dir", ""), s.integer("checkpoint.every", 0, 0),
         s.integer("checkpoint.keep", 2, 1), s.bool("checkpoint.resume", false));
     Optimizer optimizer = optimizer(s);
@@ -269,6 +270,7 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
     m.put("train.tree_depth", Integer.toString(training.treeDepth()));
     m.put("faults.task_failure_fraction", Double.toString(training.taskFailureFraction()));
     m.put("faults.nan_at_step", Long.toString(training.nanAtStep()));
+    m.put("train.heap_log_every", Integer.toString(training.heapLogEvery()));
     m.put("checkpoint.dir", checkpoint.dir());
     m.put("checkpoint.every", Integer.toString(checkpoint.every()));
     m.put("checkpoint.keep", Integer.toString(checkpoint.keep()));

@@ -219,6 +219,7 @@ public final class SparkTrainer {
         count += g.count();
         log.iteration(epoch + 1, t, step, g.lossSum() / g.count(), lr.at(step));
         progress.iteration(epoch + 1, training.epochs(), t, iterations, lossSum / count);
+        if (training.heapLogEvery() > 0 && (step + 1) % training.heapLogEvery() == 0) logHeap(step + 1);
         if (store != null && ck.every() > 0 && (step + 1) % ck.every() == 0 && t + 1 < iterations) {
           store.save(new CheckpointStore.State(step + 1, epoch, t + 1, lossSum, count, params, optimizer.state(),
               plateau == null ? null : plateau.toState(), cfg.resolved()));
@@ -253,10 +254,19 @@ public final class SparkTrainer {
         (double) data.trainCount() * ran / seconds);
   }
 
+  /** train.heap_log_every: the driver JVM's heap in use after a full GC (with local[N], the executors' too). */
+  private void logHeap(long steps) {
+    System.gc();
+    var heap = java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+    progress.info(String.format(java.util.Locale.ROOT, "heap after GC at step %d: %.1f MiB used of %.0f MiB",
+        steps, heap.getUsed() / 1048576.0, heap.getCommitted() / 1048576.0));
+  }
+
   /** Settings that may differ between a checkpoint's run and the resumed one: where things go, Spark, faults. */
   private static boolean mayDifferOnResume(String key) {
     return key.startsWith("spark.") || key.startsWith("checkpoint.") || key.startsWith("predict.")
-        || key.startsWith("compare.") || key.startsWith("faults.") || key.equals("model.path");
+        || key.startsWith("compare.") || key.startsWith("faults.") || key.equals("model.path")
+        || key.equals("train.heap_log_every");
   }
 
   /** A resumed run continues bit for bit only with the same training settings; the first difference is an error. */
