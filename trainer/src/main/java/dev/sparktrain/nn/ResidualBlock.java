@@ -20,6 +20,9 @@ public final class ResidualBlock extends Layer {
   private final Layer[] shortcut;
   private final int[] mainOff;
   private final int[] shortOff;
+  /** main then shortcut, with their offsets in the slice: the order of the statistics. */
+  private final Layer[] all;
+  private final int[] allOff;
   private final int paramCount;
   private final double survival;
   private final int layerIndex;
@@ -48,6 +51,10 @@ public final class ResidualBlock extends Layer {
     for (int i = 0; i < main.length; i++) { mainOff[i] = off; off += main[i].paramCount(); }
     for (int i = 0; i < shortcut.length; i++) { shortOff[i] = off; off += shortcut[i].paramCount(); }
     paramCount = off;
+    all = java.util.Arrays.copyOf(main, main.length + shortcut.length);
+    System.arraycopy(shortcut, 0, all, main.length, shortcut.length);
+    allOff = java.util.Arrays.copyOf(mainOff, mainOff.length + shortOff.length);
+    System.arraycopy(shortOff, 0, allOff, mainOff.length, shortOff.length);
     survival = c.survival();
     layerIndex = c.index();
     mainInputs = new float[main.length][];
@@ -61,18 +68,15 @@ public final class ResidualBlock extends Layer {
   @Override public int paramCount() { return paramCount; }
 
   @Override public void init(float[] params, int off, Rng rng) {
-    for (int i = 0; i < main.length; i++) main[i].init(params, off + mainOff[i], rng);
-    for (int i = 0; i < shortcut.length; i++) shortcut[i].init(params, off + shortOff[i], rng);
+    for (int i = 0; i < all.length; i++) all[i].init(params, off + allOff[i], rng);
   }
 
   @Override public void markDecayed(boolean[] mask, int off) {
-    for (int i = 0; i < main.length; i++) main[i].markDecayed(mask, off + mainOff[i]);
-    for (int i = 0; i < shortcut.length; i++) shortcut[i].markDecayed(mask, off + shortOff[i]);
+    for (int i = 0; i < all.length; i++) all[i].markDecayed(mask, off + allOff[i]);
   }
 
   @Override public void markState(boolean[] mask, int off) {
-    for (int i = 0; i < main.length; i++) main[i].markState(mask, off + mainOff[i]);
-    for (int i = 0; i < shortcut.length; i++) shortcut[i].markState(mask, off + shortOff[i]);
+    for (int i = 0; i < all.length; i++) all[i].markState(mask, off + allOff[i]);
   }
 
   /** Whether the residual branch survives the current training step. */
@@ -134,37 +138,23 @@ public final class ResidualBlock extends Layer {
     return gradIn;
   }
 
-  private Layer[] all() {
-    Layer[] a = java.util.Arrays.copyOf(main, main.length + shortcut.length);
-    System.arraycopy(shortcut, 0, a, main.length, shortcut.length);
-    return a;
-  }
-
-  private int[] allOffsets() {
-    int[] a = java.util.Arrays.copyOf(mainOff, mainOff.length + shortOff.length);
-    System.arraycopy(shortOff, 0, a, mainOff.length, shortOff.length);
-    return a;
-  }
-
   @Override public int statsCount() {
     int total = 0;
-    for (Layer l : all()) total += l.statsCount();
+    for (Layer l : all) total += l.statsCount();
     return total;
   }
 
   @Override public void addStats(double[] dst, int off) {
-    for (Layer l : all()) {
+    for (Layer l : all) {
       l.addStats(dst, off);
       off += l.statsCount();
     }
   }
 
   @Override public void updateRunning(float[] prev, float[] next, int pOff, double[] stats, int off) {
-    Layer[] layers = all();
-    int[] offs = allOffsets();
-    for (int i = 0; i < layers.length; i++) {
-      layers[i].updateRunning(prev, next, pOff + offs[i], stats, off);
-      off += layers[i].statsCount();
+    for (int i = 0; i < all.length; i++) {
+      all[i].updateRunning(prev, next, pOff + allOff[i], stats, off);
+      off += all[i].statsCount();
     }
   }
 }

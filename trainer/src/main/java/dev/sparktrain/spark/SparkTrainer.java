@@ -221,8 +221,7 @@ public final class SparkTrainer {
         progress.iteration(epoch + 1, training.epochs(), t, iterations, lossSum / count);
         if (training.heapLogEvery() > 0 && (step + 1) % training.heapLogEvery() == 0) logHeap(step + 1);
         if (store != null && ck.every() > 0 && (step + 1) % ck.every() == 0 && t + 1 < iterations) {
-          store.save(new CheckpointStore.State(step + 1, epoch, t + 1, lossSum, count, params, optimizer.state(),
-              plateau == null ? null : plateau.toState(), cfg.resolved()));
+          checkpoint(store, step + 1, epoch, t + 1, lossSum, count, params, optimizer, plateau);
         }
       }
       double epochSeconds = (System.nanoTime() - start) / 1e9;
@@ -244,14 +243,18 @@ public final class SparkTrainer {
         }
         plateau = next;
       }
-      if (store != null) {
-        store.save(new CheckpointStore.State(step, epoch + 1, 0, 0, 0, params, optimizer.state(),
-            plateau == null ? null : plateau.toState(), cfg.resolved()));
-      }
+      if (store != null) checkpoint(store, step, epoch + 1, 0, 0, 0, params, optimizer, plateau);
     }
     int ran = Math.max(1, training.epochs() - firstEpoch);
     return new Trained(spec, params, data, training.epochs(), trainLoss, valAcc, seconds / ran,
         (double) data.trainCount() * ran / seconds);
+  }
+
+  /** Saves the state between two steps: the next one to take is iteration t of epoch (0-based), global step. */
+  private void checkpoint(CheckpointStore store, long step, int epoch, int t, double lossSum, long count,
+                          float[] params, Stepper<?> optimizer, ReduceOnPlateau plateau) {
+    store.save(new CheckpointStore.State(step, epoch, t, lossSum, count, params, optimizer.state(),
+        plateau == null ? null : plateau.toState(), cfg.resolved()));
   }
 
   /** train.heap_log_every: the driver JVM's heap in use after a full GC (with local[N], the executors' too). */
