@@ -4,7 +4,6 @@ import dev.sparktrain.UserError;
 import dev.sparktrain.config.TrainConfig;
 import dev.sparktrain.data.DataBlock;
 import dev.sparktrain.io.SavedModel;
-import dev.sparktrain.nn.SoftmaxCrossEntropy;
 import dev.sparktrain.train.GradientTask;
 import dev.sparktrain.train.Progress;
 import java.io.IOException;

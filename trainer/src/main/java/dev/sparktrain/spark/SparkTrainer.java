@@ -327,11 +327,6 @@ public final class SparkTrainer {
    * the minibatch, combine with treeAggregate from an empty zero value, and destroy the broadcast.
    */
   GradientSum.Node gradient(ModelSpec spec, float[] params, PreparedData data, MinibatchPlan plan,
-                                    int epoch, int t) {
-    return gradient(spec, params, data, plan, epoch, t, AugmentPipeline.NONE);
-  }
-
-  GradientSum.Node gradient(ModelSpec spec, float[] params, PreparedData data, MinibatchPlan plan,
                                     int epoch, int t, AugmentPipeline augment) {
     int[] offsets = data.offsets();
     double faults = cfg.training().taskFailureFraction();

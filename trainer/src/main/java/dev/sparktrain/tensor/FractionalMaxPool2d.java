@@ -1,6 +1,5 @@
 package dev.sparktrain.tensor;
 
-import java.util.Arrays;
 
 /**
  * Fractional max pooling (Graham 2014, "Fractional Max-Pooling"): x is (N,C,H,W), y is (N,C,P,Q) with
@@ -132,20 +131,9 @@ public final class FractionalMaxPool2d {
           int r0 = rows[pp], r1 = Math.min(rows[pp + 1] + last, h);
           for (int qq = 0; qq < q; qq++, o++) {
             int c0 = cols[qq], c1 = Math.min(cols[qq + 1] + last, w);
-            int best = base + r0 * w + c0;
-            float max = x[xOff + best];
-            for (int i = r0; i < r1; i++) {
-              int row = base + i * w;
-              for (int j = c0; j < c1; j++) {
-                float v = x[xOff + row + j];
-                if (v > max || Float.isNaN(max)) {
-                  max = v;
-                  best = row + j;
-                }
-              }
-            }
+            int best = MaxPool2d.argmaxOf(x, xOff, base, w, r0, r1, c0, c1);
             argmax[o] = best;
-            y[yOff + o] = max;
+            y[yOff + o] = x[xOff + best];
           }
         }
       }
@@ -154,8 +142,6 @@ public final class FractionalMaxPool2d {
 
   /** Overwrites dx[dxOff, dxOff + N·C·H·W) with ∂L/∂x given dy = ∂L/∂y, for the examples and regions of the last forward. */
   public void backward(float[] dy, int dyOff, float[] dx, int dxOff, int n) {
-    Arrays.fill(dx, dxOff, dxOff + n * inSize(), 0f);
-    int outs = n * outSize();
-    for (int o = 0; o < outs; o++) dx[dxOff + argmax[o]] += dy[dyOff + o];
+    MaxPool2d.routeToArgmax(argmax, n * outSize(), dy, dyOff, dx, dxOff, n * inSize());
   }
 }

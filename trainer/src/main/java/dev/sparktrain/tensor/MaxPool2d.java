@@ -32,20 +32,10 @@ public final class MaxPool2d {
       int base = plane * h * w;
       for (int pp = 0; pp < p; pp++) {
         for (int qq = 0; qq < q; qq++, o++) {
-          int best = base + pp * stride * w + qq * stride;
-          float max = x[xOff + best];
-          for (int i = 0; i < win; i++) {
-            int row = base + (pp * stride + i) * w + qq * stride;
-            for (int j = 0; j < win; j++) {
-              float v = x[xOff + row + j];
-              if (v > max || Float.isNaN(max)) {
-                max = v;
-                best = row + j;
-              }
-            }
-          }
+          int r0 = pp * stride, c0 = qq * stride;
+          int best = argmaxOf(x, xOff, base, w, r0, r0 + win, c0, c0 + win);
           argmax[o] = best;
-          y[yOff + o] = max;
+          y[yOff + o] = x[xOff + best];
         }
       }
     }
@@ -53,8 +43,33 @@ public final class MaxPool2d {
 
   /** Overwrites dx[dxOff, dxOff + N·C·H·W) with ∂L/∂x given dy = ∂L/∂y, for the examples of the latest forward. */
   public void backward(float[] dy, int dyOff, float[] dx, int dxOff, int n) {
-    Arrays.fill(dx, dxOff, dxOff + n * shape.inSize(), 0f);
-    int outs = n * shape.outSize();
+    routeToArgmax(argmax, n * shape.outSize(), dy, dyOff, dx, dxOff, n * shape.inSize());
+  }
+
+  /**
+   * The offset (from the start of x's examples, plane at base, rows of width w) of the maximum of the window
+   * rows [r0, r1) × columns [c0, c1): ties go to the first in row-major order, and NaN wins only if the whole
+   * window is NaN. Shared with {@link FractionalMaxPool2d}, whose windows vary per example.
+   */
+  static int argmaxOf(float[] x, int xOff, int base, int w, int r0, int r1, int c0, int c1) {
+    int best = base + r0 * w + c0;
+    float max = x[xOff + best];
+    for (int i = r0; i < r1; i++) {
+      int row = base + i * w;
+      for (int j = c0; j < c1; j++) {
+        float v = x[xOff + row + j];
+        if (v > max || Float.isNaN(max)) {
+          max = v;
+          best = row + j;
+        }
+      }
+    }
+    return best;
+  }
+
+  /** dx[dxOff, dxOff + inLen) = 0, then each of the outs gradients dy goes to the input that won its window. */
+  static void routeToArgmax(int[] argmax, int outs, float[] dy, int dyOff, float[] dx, int dxOff, int inLen) {
+    Arrays.fill(dx, dxOff, dxOff + inLen, 0f);
     for (int o = 0; o < outs; o++) dx[dxOff + argmax[o]] += dy[dyOff + o];
   }
 }

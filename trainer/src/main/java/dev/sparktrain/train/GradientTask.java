@@ -34,16 +34,8 @@ public final class GradientTask {
 
   /**
    * The totals of this partition's part of iteration t of epoch e. The block holds the global training indices
-   * [offset, offset + block.n()).
-   */
-  public static GradientSum.Node compute(ModelSpec spec, float[] params, DataBlock block, int offset,
-                                         MinibatchPlan plan, int epoch, int t) {
-    return compute(spec, params, block, offset, plan, epoch, t, AugmentPipeline.NONE);
-  }
-
-  /**
-   * As above, with data augmentation: each drawn example is copied out of the cached block and transformed with
-   * the stream (seed, AUGMENT, step, example), so its augmented version does not depend on the partitioning and a
+   * [offset, offset + block.n()). Each drawn example is copied out of the cached block and augmented with the
+   * stream (seed, AUGMENT, step, example), so its augmented version does not depend on the partitioning and a
    * retried task reproduces it.
    */
   public static GradientSum.Node compute(ModelSpec spec, float[] params, DataBlock block, int offset,
