@@ -110,6 +110,8 @@ public final class Main {
     m.put("parameters", r.parameters());
     m.put("blas", r.blas());
     m.put("failed_tasks", r.failedTasks());
+    m.put("engine", r.engine());
+    m.put("peak_rss_mib", dev.sparktrain.report.PeakMemory.mib());
     m.put("model", r.model());
     return m;
   }

@@ -70,7 +70,28 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
    * first attempt, to show that Spark's retries change nothing.
    */
   public record Training(int epochs, int batchSize, long seed, int treeDepth, double taskFailureFraction,
-                         long nanAtStep, int heapLogEvery) {}
+                         long nanAtStep, int heapLogEvery, String engine, String transport) {
+    /**
+     * How parameters and gradients move: {@code barrier} (one barrier stage per epoch, steps exchanged with the
+     * driver's step endpoint), {@code job} (one Spark job per step), {@code threads} (the one-process floor: the
+     * partitions are collected to the driver and stepped on threads; for benchmarks and debugging), or
+     * {@code auto}: barrier when the cluster has a task slot for every partition, else job.
+     */
+    public static final List<String> ENGINES = List.of("auto", "barrier", "job", "threads");
+
+    public Training {
+      engine = engine.trim().toLowerCase(Locale.ROOT);
+      if (!ENGINES.contains(engine)) {
+        throw new UserError("train.engine = " + engine + ": choose auto, barrier (low latency), job (one Spark job per "
+            + "step) or threads (one process, no Spark in the loop)");
+      }
+      transport = transport.trim().toLowerCase(Locale.ROOT);
+      if (!transport.equals("auto") && !transport.equals("tcp")) {
+        throw new UserError("train.transport = " + transport + ": choose auto (in-process for tasks in the driver's JVM, "
+            + "TCP otherwise) or tcp (always TCP, to measure it)");
+      }
+    }
+  }
 
   /**
    * Training checkpoints: the directory (empty = none), every how many iterations (0 = at each epoch's end only),
@@ -163,7 +184,9 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
         s.integer("train.tree_depth", 2, 1),
         s.number("faults.task_failure_fraction", 0, x -> x >= 0 && x <= 1, "in [0, 1]"),
         s.longValue("faults.nan_at_step", -1),
-        s.integer("train.heap_log_every", 0, 0));
+        s.integer("train.heap_log_every", 0, 0),
+        s.string("train.engine", "auto"),
+        s.string("train.transport", "auto"));
     Checkpoint checkpoint = new Checkpoint(s.string("checkpoint.dir", ""), s.integer("checkpoint.every", 0, 0),
         s.integer("checkpoint.keep", 2, 1), s.bool("checkpoint.resume", false));
     Optimizer optimizer = optimizer(s);
@@ -271,6 +294,8 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
     m.put("faults.task_failure_fraction", Double.toString(training.taskFailureFraction()));
     m.put("faults.nan_at_step", Long.toString(training.nanAtStep()));
     m.put("train.heap_log_every", Integer.toString(training.heapLogEvery()));
+    m.put("train.engine", training.engine());
+    m.put("train.transport", training.transport());
     m.put("checkpoint.dir", checkpoint.dir());
     m.put("checkpoint.every", Integer.toString(checkpoint.every()));
     m.put("checkpoint.keep", Integer.toString(checkpoint.keep()));

@@ -43,9 +43,9 @@ public final class Blocks {
       @Override public StepCount init(float[] params) { return new StepCount(0); }
 
       @Override public Step<StepCount> update(float[] g, StepCount s, float[] params) {
-        double scale = -lr.at(s.step());
+        float scale = (float) -lr.at(s.step());
         float[] u = new float[g.length];
-        for (int i = 0; i < g.length; i++) u[i] = (float) (scale * g[i]);
+        for (int i = 0; i < g.length; i++) u[i] = scale * g[i];
         return new Step<>(u, new StepCount(s.step() + 1));
       }
     };
@@ -62,8 +62,9 @@ public final class Blocks {
       @Override public Velocity init(float[] params) { return new Velocity(new float[params.length]); }
 
       @Override public Step<Velocity> update(float[] g, Velocity s, float[] params) {
-        float[] v = new float[g.length];
-        for (int i = 0; i < g.length; i++) v[i] = (float) (r * s.v()[i] + g[i]);
+        float[] v = new float[g.length], prev = s.v();
+        float rf = (float) r;
+        for (int i = 0; i < g.length; i++) v[i] = rf * prev[i] + g[i];
         return new Step<>(v, new Velocity(v));
       }
     };
@@ -80,11 +81,12 @@ public final class Blocks {
       @Override public Velocity init(float[] params) { return new Velocity(new float[params.length]); }
 
       @Override public Step<Velocity> update(float[] u, Velocity s, float[] params) {
-        float[] v = new float[u.length], out = new float[u.length];
+        float[] v = new float[u.length], out = new float[u.length], vPrev = s.v();
+        float rf = (float) r;
         for (int i = 0; i < u.length; i++) {
-          double prev = s.v()[i], next = r * prev + u[i];
-          v[i] = (float) next;
-          out[i] = (float) (next + r * (next - prev));
+          float prev = vPrev[i], next = rf * prev + u[i];
+          v[i] = next;
+          out[i] = next + rf * (next - prev);
         }
         return new Step<>(out, new Velocity(v));
       }
@@ -98,12 +100,14 @@ public final class Blocks {
       @Override public SumOfSquares init(float[] params) { return new SumOfSquares(new float[params.length]); }
 
       @Override public Step<SumOfSquares> update(float[] g, SumOfSquares s, float[] params) {
-        float[] sum = new float[g.length], out = new float[g.length];
+        float[] sum = new float[g.length], out = new float[g.length], prev = s.sum();
+        float e = (float) eps;
         for (int i = 0; i < g.length; i++) {
-          double gi = g[i], total = s.sum()[i] + gi * gi;
-          sum[i] = (float) total;
-          out[i] = divide(gi, Math.sqrt(total) + eps);
+          float gi = g[i], total = prev[i] + gi * gi;
+          sum[i] = total;
+          out[i] = gi / ((float) Math.sqrt(total) + e);
         }
+        if (e == 0) zeroWhereUndefined(out, sum);
         return new Step<>(out, new SumOfSquares(sum));
       }
     };
@@ -117,12 +121,14 @@ public final class Blocks {
       @Override public MeanSquare init(float[] params) { return new MeanSquare(new float[params.length]); }
 
       @Override public Step<MeanSquare> update(float[] g, MeanSquare s, float[] params) {
-        float[] ms = new float[g.length], out = new float[g.length];
+        float[] ms = new float[g.length], out = new float[g.length], prev = s.meanSquare();
+        float r = (float) rho, r1 = (float) (1 - rho), e = (float) eps;
         for (int i = 0; i < g.length; i++) {
-          double gi = g[i], avg = rho * s.meanSquare()[i] + (1 - rho) * gi * gi;
-          ms[i] = (float) avg;
-          out[i] = divide(gi, Math.sqrt(avg) + eps);
+          float gi = g[i], avg = r * prev[i] + r1 * gi * gi;
+          ms[i] = avg;
+          out[i] = gi / ((float) Math.sqrt(avg) + e);
         }
+        if (e == 0) zeroWhereUndefined(out, ms);
         return new Step<>(out, new MeanSquare(ms));
       }
     };
@@ -148,13 +154,17 @@ public final class Blocks {
         long t = s.count() + 1;
         double c1 = 1 - Math.pow(b1, t), c2 = 1 - Math.pow(b2, t);
         float[] mu = new float[g.length], nu = new float[g.length], out = new float[g.length];
+        float[] m0 = s.mu(), v0 = s.nu();
+        // float32 throughout, with the step's constants folded in double first: m̂/(√v̂ + ε) = (m/c1)/(√v·(1/√c2) + ε)
+        float f1 = (float) b1, g1 = (float) (1 - b1), f2 = (float) b2, g2 = (float) (1 - b2);
+        float ic1 = (float) (1 / c1), isc2 = (float) (1 / Math.sqrt(c2)), e = (float) eps;
         for (int i = 0; i < g.length; i++) {
-          double gi = g[i];
-          double m = b1 * s.mu()[i] + (1 - b1) * gi, v = b2 * s.nu()[i] + (1 - b2) * gi * gi;
-          mu[i] = (float) m;
-          nu[i] = (float) v;
-          out[i] = divide(m / c1, Math.sqrt(v / c2) + eps);
+          float gi = g[i], m = f1 * m0[i] + g1 * gi, v = f2 * v0[i] + g2 * gi * gi;
+          mu[i] = m;
+          nu[i] = v;
+          out[i] = (m * ic1) / ((float) Math.sqrt(v) * isc2 + e);
         }
+        if (e == 0) zeroWhereUndefined(out, nu);
         return new Step<>(out, new AdamState(t, mu, nu));
       }
     };
@@ -190,7 +200,12 @@ public final class Blocks {
       @Override public Step<NoState> update(float[] u, NoState s, float[] params) {
         ParamMask.checkSize(m, params.length, block);
         float[] out = new float[u.length];
-        for (int i = 0; i < u.length; i++) out[i] = m == null || m[i] ? (float) (u[i] + l * params[i]) : u[i];
+        float lf = (float) l;
+        if (m == null) {
+          for (int i = 0; i < u.length; i++) out[i] = u[i] + lf * params[i];
+        } else {
+          for (int i = 0; i < u.length; i++) out[i] = m[i] ? u[i] + lf * params[i] : u[i];
+        }
         return new Step<>(out, NONE);
       }
     };
@@ -240,10 +255,10 @@ public final class Blocks {
   }
 
   /**
-   * n / d as a float, or 0 when d is 0, which with ε = 0 happens only where the gradient has always been 0. A NaN
-   * stays NaN, so that a diverged gradient shows in the parameters instead of silently stopping them.
+   * With ε = 0 a coordinate whose gradient has always been 0 divides 0 by 0: its update is 0, not NaN. A NaN from
+   * a diverged gradient (its denominator is NaN, not 0) stays NaN, so that it shows in the parameters.
    */
-  private static float divide(double n, double d) {
-    return d == 0 ? 0f : (float) (n / d);
+  private static void zeroWhereUndefined(float[] out, float[] squares) {
+    for (int i = 0; i < out.length; i++) if (squares[i] == 0f) out[i] = 0f;
   }
 }

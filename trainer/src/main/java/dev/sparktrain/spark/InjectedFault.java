@@ -19,7 +19,8 @@ final class InjectedFault extends RuntimeException {
   /** Throws on the first attempt of the tasks that (seed, epoch, iteration, partition) selects. */
   static void maybeFail(double fraction, long seed, int epoch, int iteration, int partition) {
     TaskContext task = TaskContext.get();
-    if (task == null || task.attemptNumber() > 0) return;
+    // a relaunched barrier stage starts its tasks at attempt 0 again: its stage attempt tells
+    if (task == null || task.attemptNumber() > 0 || task.stageAttemptNumber() > 0) return;
     if (Rng.derive(seed, PURPOSE, epoch, iteration, partition).nextDouble() < fraction) {
       throw new InjectedFault("injected failure of the first attempt: epoch " + (epoch + 1) + " iteration "
           + (iteration + 1) + " partition " + partition);

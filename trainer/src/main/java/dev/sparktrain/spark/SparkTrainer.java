@@ -62,7 +62,7 @@ public final class SparkTrainer {
   public record Result(double testAccuracy, double testAccuracyTta, double testLoss, double trainAccuracy, double validationAccuracy, double trainLoss,
                        int epochs, double secondsPerEpoch, double examplesPerSecond, long trainExamples,
                        long validationExamples, long testExamples, long parameters, String model, String blas,
-                       long failedTasks) {}
+                       long failedTasks, String engine) {}
 
   /** The model after training, before it is saved. */
   /** epochs counts passes over the training data: the configured epochs, or L-BFGS's function evaluations. */
@@ -133,7 +133,8 @@ public final class SparkTrainer {
     data.release();
     return new Result(test.accuracy(), testTta.accuracy(), test.loss(), trainAcc.accuracy(), t.valAccuracy(), t.trainLoss(), t.epochs(),
         t.secondsPerEpoch(), t.examplesPerSecond(), data.trainCount(), data.validationCount(), test.count(),
-        spec.paramCount(), cfg.model().path(), Gemm.best().name(), failures.count.get());
+        spec.paramCount(), cfg.model().path(), Gemm.best().name(), failures.count.get(),
+        cfg.optimizer().isLbfgs() ? "job" : engineUsed);
   }
 
   /** The model for the configured layers on these examples: data.shape (checked against the data) or flat. */
@@ -203,14 +204,17 @@ public final class SparkTrainer {
       }
     }
     int firstEpoch = resumed == null ? 0 : resumed.epoch();
+    String engineName = resolveEngine(training.engine(), data);
+    try (StepEngine engine = engine(engineName, spec, data, plan, augment)) {
     for (int epoch = firstEpoch; epoch < training.epochs(); epoch++) {
       long start = System.nanoTime();
       boolean resuming = resumed != null && epoch == firstEpoch;
       double lossSum = resuming ? resumed.epochLossSum() : 0;
       long count = resuming ? resumed.epochCount() : 0;
-      for (int t = resuming ? resumed.iteration() : 0; t < iterations; t++, step++) {
-        sc.setJobDescription(String.format("%sepoch %d · iteration %d/%d", label, epoch + 1, t + 1, iterations));
-        GradientSum.Node g = gradient(spec, params, data, plan, epoch, t, augment);
+      int first = resuming ? resumed.iteration() : 0;
+      engine.beginEpoch(epoch, first);
+      for (int t = first; t < iterations; t++, step++) {
+        GradientSum.Node g = engine.gradient(params, epoch, t);
         checkFinite(g, epoch, t);
         float[] before = params;
         params = optimizer.step(scale(g.grad(), 1f / g.count(), params.length), params);
@@ -224,6 +228,7 @@ public final class SparkTrainer {
           checkpoint(store, step + 1, epoch, t + 1, lossSum, count, params, optimizer, plateau);
         }
       }
+      engine.endEpoch();
       double epochSeconds = (System.nanoTime() - start) / 1e9;
       seconds += epochSeconds;
       trainLoss = lossSum / count;
@@ -244,6 +249,7 @@ public final class SparkTrainer {
         plateau = next;
       }
       if (store != null) checkpoint(store, step, epoch + 1, 0, 0, 0, params, optimizer, plateau);
+    }
     }
     int ran = Math.max(1, training.epochs() - firstEpoch);
     return new Trained(spec, params, data, training.epochs(), trainLoss, valAcc, seconds / ran,
@@ -269,7 +275,7 @@ public final class SparkTrainer {
   private static boolean mayDifferOnResume(String key) {
     return key.startsWith("spark.") || key.startsWith("checkpoint.") || key.startsWith("predict.")
         || key.startsWith("compare.") || key.startsWith("faults.") || key.equals("model.path")
-        || key.equals("train.heap_log_every");
+        || key.equals("train.heap_log_every") || key.equals("train.engine") || key.equals("train.transport");
   }
 
   /** A resumed run continues bit for bit only with the same training settings; the first difference is an error. */
@@ -322,22 +328,71 @@ public final class SparkTrainer {
         (double) data.trainCount() * passes[0] / seconds);
   }
 
+  /** The engine a run used (train.engine = auto resolved), reported in the result. */
+  private String engineUsed = "job";
+
   /**
-   * One distributed step: broadcast the parameters, let each partition compute the gradient sum of its share of
-   * the minibatch, combine with treeAggregate from an empty zero value, and destroy the broadcast.
+   * train.engine = auto: the barrier engine when the cluster can run a task for every partition at once (it waits
+   * up to 30 s for executors to register), else the job engine. An explicit barrier that cannot fit is an error.
    */
+  String resolveEngine(String configured, PreparedData data) {
+    String name = configured;
+    if (name.equals("auto") || name.equals("barrier")) {
+      int partitions = data.offsets().length;
+      int slots = taskSlots(partitions);
+      if (slots < partitions) {
+        if (name.equals("barrier")) {
+          throw new UserError("train.engine = barrier runs a task for every partition at once, but the cluster has "
+              + slots + " task slots for data.partitions = " + partitions + "; lower data.partitions, add executors, "
+              + "or set train.engine = job");
+        }
+        progress.info(String.format("engine: job (one Spark job per step): %d task slots for %d partitions; the barrier "
+            + "engine needs one slot per partition", slots, partitions));
+        name = "job";
+      } else {
+        name = "barrier";
+      }
+    }
+    engineUsed = name;
+    return name;
+  }
+
+  /** Task slots of the cluster's default resource profile; waits up to 30 s for executors while there are too few. */
+  private int taskSlots(int wanted) {
+    var ctx = sc.sc();
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (true) {
+      int slots = ctx.maxNumConcurrentTasks(ctx.resourceProfileManager().defaultResourceProfile());
+      if (slots >= wanted || System.nanoTime() > deadline || ctx.isLocal()) return slots;
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return slots;
+      }
+    }
+  }
+
+  /** The configured engine for these data; every engine trains the same model bit for bit. */
+  StepEngine engine(String name, ModelSpec spec, PreparedData data, MinibatchPlan plan, AugmentPipeline augment) {
+    var training = cfg.training();
+    PartitionStep step = new PartitionStep(spec, data.offsets(), plan, augment, training.taskFailureFraction(),
+        training.nanAtStep());
+    return switch (name) {
+      case "job" -> new JobEngine(sc, data, step, training.treeDepth(), label);
+      case "threads" -> new ThreadsEngine(data, step, label);
+      case "barrier" -> new BarrierEngine(sc, data, step, Math.toIntExact(spec.paramCount()), GradientTask.network(spec).statsCount(), label,
+          training.transport().equals("tcp"));
+      default -> throw new IllegalArgumentException("train.engine = " + name);
+    };
+  }
+
+  /** One step's gradient sum through the job engine (one Spark job), for tests. */
   GradientSum.Node gradient(ModelSpec spec, float[] params, PreparedData data, MinibatchPlan plan,
-                                    int epoch, int t, AugmentPipeline augment) {
-    int[] offsets = data.offsets();
-    double faults = cfg.training().taskFailureFraction();
-    long seed = cfg.training().seed();
-    boolean poison = cfg.training().nanAtStep() == (long) epoch * plan.iterationsPerEpoch() + t;
-    return DistributedSum.run(data.train(), params, cfg.training().treeDepth(), (p, bcParams, block) -> {
-      if (faults > 0) InjectedFault.maybeFail(faults, seed, epoch, t, p);
-      GradientSum.Node node = GradientTask.compute(spec, bcParams, block, offsets[p], plan, epoch, t, augment);
-      if (poison && node.grad() != null) node.grad()[0] = Float.NaN;  // faults.nan_at_step, for tests
-      return node;
-    });
+                            int epoch, int t, AugmentPipeline augment) {
+    try (StepEngine e = engine("job", spec, data, plan, augment)) {
+      return e.gradient(params, epoch, t);
+    }
   }
 
   /**
@@ -382,7 +437,7 @@ public final class SparkTrainer {
     p.put("sparktrain_version", Version.get());
     p.put("spark_version", spark.version());
     p.put("java_version", System.getProperty("java.version"));
-    p.put("trainer", cfg.optimizer().isLbfgs() ? "SparkTrainer (full-batch L-BFGS)" : "SparkTrainer (job per step)");
+    p.put("trainer", cfg.optimizer().isLbfgs() ? "SparkTrainer (full-batch L-BFGS)" : "SparkTrainer (" + engineUsed + " engine)");
     p.put("seed", Long.toString(cfg.training().seed()));
     p.put("train_data", sources.train().features());
     p.put("blas", Gemm.best().name());

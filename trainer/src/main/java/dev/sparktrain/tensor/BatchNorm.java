@@ -65,34 +65,16 @@ public final class BatchNorm {
     if (n < 1) throw new IllegalArgumentException("n must be positive: " + n);
     int size = n * c * hw;
     if (xHat.length < size) xHat = new float[size];
-    moments(x, xOff, n);
     double m = (double) n * hw;
-    Arrays.fill(variance, 0);
-    for (int ch = 0; ch < c; ch++) mean[ch] = sum[ch] / m;
+    moments(x, xOff, n, m);
     for (int e = 0; e < n; e++) {
       for (int ch = 0; ch < c; ch++) {
-        int base = (e * c + ch) * hw;
-        double mu = mean[ch], centred = 0;
+        int base = (e * c + ch) * hw, xb = xOff + base, yb = yOff + base;
+        float mu = (float) mean[ch], r = (float) rstd[ch], g = gamma[gOff + ch], b = beta[bOff + ch];
         for (int s = 0; s < hw; s++) {
-          double d = x[xOff + base + s] - mu;
-          centred += d * d;
-        }
-        variance[ch] += centred;
-      }
-    }
-    for (int ch = 0; ch < c; ch++) {
-      variance[ch] /= m;
-      rstd[ch] = 1 / Math.sqrt(variance[ch] + eps);
-    }
-    for (int e = 0; e < n; e++) {
-      for (int ch = 0; ch < c; ch++) {
-        int base = (e * c + ch) * hw;
-        double mu = mean[ch], r = rstd[ch];
-        float g = gamma[gOff + ch], b = beta[bOff + ch];
-        for (int s = 0; s < hw; s++) {
-          float xh = (float) ((x[xOff + base + s] - mu) * r);
+          float xh = (x[xb + s] - mu) * r;
           xHat[base + s] = xh;
-          y[yOff + base + s] = g * xh + b;
+          y[yb + s] = g * xh + b;
         }
       }
     }
@@ -125,14 +107,7 @@ public final class BatchNorm {
     for (int e = 0; e < n; e++) {
       for (int ch = 0; ch < c; ch++) {
         int base = (e * c + ch) * hw;
-        double db = 0, dg = 0;
-        for (int s = 0; s < hw; s++) {
-          double g = dy[dyOff + base + s];
-          db += g;
-          dg += g * xHat[base + s];
-        }
-        dBeta[ch] += db;
-        dGamma[ch] += dg;
+        sumAndDot(dy, dyOff + base, xHat, base, ch, dBeta, dGamma);
       }
     }
     for (int ch = 0; ch < c; ch++) {
@@ -143,11 +118,11 @@ public final class BatchNorm {
     double m = (double) n * hw;
     for (int e = 0; e < n; e++) {
       for (int ch = 0; ch < c; ch++) {
-        int base = (e * c + ch) * hw;
-        double k = gamma[gOff + ch] * rstd[ch] / m, db = dBeta[ch], dg = dGamma[ch];
-        for (int s = 0; s < hw; s++) {
-          dx[dxOff + base + s] = (float) (k * (m * dy[dyOff + base + s] - db - xHat[base + s] * dg));
-        }
+        int base = (e * c + ch) * hw, dyb = dyOff + base, dxb = dxOff + base;
+        // dx = k·(M·dy − dβ − x̂·dγ) = a·dy + b + c·x̂, with the per-channel factors folded in double
+        double k = gamma[gOff + ch] * rstd[ch] / m;
+        float a = (float) (k * m), b = (float) (-k * dBeta[ch]), cx = (float) (-k * dGamma[ch]);
+        for (int s = 0; s < hw; s++) dx[dxb + s] = a * dy[dyb + s] + b + cx * xHat[base + s];
       }
     }
   }
@@ -171,21 +146,80 @@ public final class BatchNorm {
     return (long) lastN * hw;
   }
 
-  private void moments(float[] x, int xOff, int n) {
-    Arrays.fill(sum, 0);
-    Arrays.fill(sumSq, 0);
+  /**
+   * One pass over the batch for μ, σ² (and Σx, Σx²): each channel's values are shifted by its first value K before
+   * they are summed, Σ(x − K) and Σ(x − K)² in double, so a channel with a large mean keeps its precision as the
+   * centred two-pass form would.
+   */
+  private void moments(float[] x, int xOff, int n, double m) {
+    double[] s1 = sum, s2 = sumSq;  // the shifted sums first; Σx and Σx² are derived from them below
+    Arrays.fill(s1, 0);
+    Arrays.fill(s2, 0);
     for (int e = 0; e < n; e++) {
       for (int ch = 0; ch < c; ch++) {
         int base = xOff + (e * c + ch) * hw;
-        double s1 = 0, s2 = 0;
-        for (int s = 0; s < hw; s++) {
-          double v = x[base + s];
-          s1 += v;
-          s2 += v * v;
-        }
-        sum[ch] += s1;
-        sumSq[ch] += s2;
+        shiftedSums(x, base, x[xOff + ch * hw], e * c + ch);
       }
     }
+    for (int ch = 0; ch < c; ch++) {
+      double k = x[xOff + ch * hw], a = s1[ch], b = s2[ch];
+      mean[ch] = k + a / m;
+      variance[ch] = Math.max(0, (b - a * a / m) / m);
+      rstd[ch] = 1 / Math.sqrt(variance[ch] + eps);
+      sum[ch] = a + m * k;
+      sumSq[ch] = b + 2 * k * a + m * k * k;
+    }
+  }
+
+  // The plane reductions keep four independent double accumulators of float terms, so that the adds pipeline
+  // instead of waiting on one another; each is a fixed function of the plane, so results stay reproducible.
+
+  /** Adds Σ(x − k) and Σ(x − k)² over the plane at off into sum[ch] and sumSq[ch] (ch = plane mod C). */
+  private void shiftedSums(float[] x, int off, double k, int plane) {
+    int ch = plane % c;
+    float kf = (float) k;
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    int s = 0;
+    for (; s + 3 < hw; s += 4) {
+      float d0 = x[off + s] - kf, d1 = x[off + s + 1] - kf, d2 = x[off + s + 2] - kf, d3 = x[off + s + 3] - kf;
+      a0 += d0;
+      a1 += d1;
+      a2 += d2;
+      a3 += d3;
+      b0 += d0 * d0;
+      b1 += d1 * d1;
+      b2 += d2 * d2;
+      b3 += d3 * d3;
+    }
+    for (; s < hw; s++) {
+      float d = x[off + s] - kf;
+      a0 += d;
+      b0 += d * d;
+    }
+    sum[ch] += (a0 + a1) + (a2 + a3);
+    sumSq[ch] += (b0 + b1) + (b2 + b3);
+  }
+
+  /** Adds Σ a into sa[ch] and Σ a·b into sab[ch], over hw values from aOff and bOff. */
+  private void sumAndDot(float[] a, int aOff, float[] b, int bOff, int ch, double[] sa, double[] sab) {
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+    int s = 0;
+    for (; s + 3 < hw; s += 4) {
+      float v0 = a[aOff + s], v1 = a[aOff + s + 1], v2 = a[aOff + s + 2], v3 = a[aOff + s + 3];
+      a0 += v0;
+      a1 += v1;
+      a2 += v2;
+      a3 += v3;
+      p0 += v0 * b[bOff + s];
+      p1 += v1 * b[bOff + s + 1];
+      p2 += v2 * b[bOff + s + 2];
+      p3 += v3 * b[bOff + s + 3];
+    }
+    for (; s < hw; s++) {
+      a0 += a[aOff + s];
+      p0 += a[aOff + s] * b[bOff + s];
+    }
+    sa[ch] += (a0 + a1) + (a2 + a3);
+    sab[ch] += (p0 + p1) + (p2 + p3);
   }
 }

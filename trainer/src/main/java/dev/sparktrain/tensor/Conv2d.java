@@ -103,17 +103,21 @@ public final class Conv2d {
       int plane = xn + cc * h * w;
       for (int i = 0; i < r; i++) {
         for (int j = 0; j < s; j++, row++) {
+          int qlo = firstInside(j, stride, pad), qhi = endInside(j, stride, pad, w, q);
           int out = row * p * q;
           for (int pp = 0; pp < p; pp++, out += q) {
             int hh = pp * stride - pad + i;
-            if (hh < 0 || hh >= h) {
+            if (hh < 0 || hh >= h || qlo >= qhi) {
               Arrays.fill(cols, out, out + q, 0f);
               continue;
             }
-            int src = plane + hh * w;
-            for (int qq = 0; qq < q; qq++) {
-              int ww = qq * stride - pad + j;
-              cols[out + qq] = ww >= 0 && ww < w ? x[src + ww] : 0f;
+            Arrays.fill(cols, out, out + qlo, 0f);
+            Arrays.fill(cols, out + qhi, out + q, 0f);
+            int src = plane + hh * w - pad + j;  // + qq·stride
+            if (stride == 1) {
+              System.arraycopy(x, src + qlo, cols, out + qlo, qhi - qlo);
+            } else {
+              for (int qq = qlo; qq < qhi; qq++) cols[out + qq] = x[src + qq * stride];
             }
           }
         }
@@ -130,18 +134,32 @@ public final class Conv2d {
       int plane = dxn + cc * h * w;
       for (int i = 0; i < r; i++) {
         for (int j = 0; j < s; j++, row++) {
+          int qlo = firstInside(j, stride, pad), qhi = endInside(j, stride, pad, w, q);
           int in = row * p * q;
           for (int pp = 0; pp < p; pp++, in += q) {
             int hh = pp * stride - pad + i;
             if (hh < 0 || hh >= h) continue;
-            int dst = plane + hh * w;
-            for (int qq = 0; qq < q; qq++) {
-              int ww = qq * stride - pad + j;
-              if (ww >= 0 && ww < w) dx[dst + ww] += cols[in + qq];
+            int dst = plane + hh * w - pad + j;  // + qq·stride
+            if (stride == 1) {
+              for (int qq = qlo; qq < qhi; qq++) dx[dst + qq] += cols[in + qq];
+            } else {
+              for (int qq = qlo; qq < qhi; qq++) dx[dst + qq * stride] += cols[in + qq];
             }
           }
         }
       }
     }
+  }
+
+  /** The first output column qq whose tap j lands inside the row: qq·stride − pad + j ≥ 0. */
+  private static int firstInside(int j, int stride, int pad) {
+    int need = pad - j;
+    return need <= 0 ? 0 : (need + stride - 1) / stride;
+  }
+
+  /** One past the last output column whose tap j lands inside a row of width w: qq·stride − pad + j ≤ w − 1. */
+  private static int endInside(int j, int stride, int pad, int w, int q) {
+    int room = w - 1 + pad - j;
+    return room < 0 ? 0 : Math.min(q, room / stride + 1);
   }
 }

@@ -21,7 +21,15 @@ public final class GradientTask {
 
   /** One network (and its buffers) per thread and architecture, reused across steps. */
   private static final ThreadLocal<Network> NETWORK = new ThreadLocal<>();
-  private static final ThreadLocal<float[][]> BATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+  /** A thread's step buffers, reused by every step it computes (see {@link #compute}). */
+  private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+  private static final class Buffers {
+    float[] x = new float[0], grad = new float[0], scratch = new float[0];
+    int[] y = new int[0];
+    long[] ids = new long[0];
+    double[] stats = new double[0];
+  }
 
   public static Network network(ModelSpec spec) {
     Network n = NETWORK.get();
@@ -37,36 +45,46 @@ public final class GradientTask {
    * [offset, offset + block.n()). Each drawn example is copied out of the cached block and augmented with the
    * stream (seed, AUGMENT, step, example), so its augmented version does not depend on the partitioning and a
    * retried task reproduces it.
+   *
+   * <p>No step allocates parameter-sized memory: the gradient and statistics arrays of the returned node are this
+   * thread's buffers, overwritten by its next call. Every engine is done with a step's node (summed, scaled,
+   * serialized or sent) before the same thread computes another step.
    */
   public static GradientSum.Node compute(ModelSpec spec, float[] params, DataBlock block, int offset,
                                          MinibatchPlan plan, int epoch, int t, AugmentPipeline augment) {
     int[] rows = plan.localRows(epoch, t, offset, offset + block.n());
     if (rows.length == 0) return new GradientSum.Node(null, 0, 0, 0);
-    int d = block.dim();
-    float[][] holder = BATCH.get();
-    if (holder[0].length < rows.length * d) holder[0] = new float[rows.length * d];
-    float[] x = holder[0];
-    int[] y = new int[rows.length];
-    for (int i = 0; i < rows.length; i++) {
+    int d = block.dim(), m = rows.length;
+    Network net = network(spec);
+    Buffers b = BUFFERS.get();
+    if (b.x.length < m * d) b.x = new float[m * d];
+    if (b.y.length < m) {
+      b.y = new int[m];
+      b.ids = new long[m];
+    }
+    if (b.grad.length != net.paramCount()) b.grad = new float[net.paramCount()];
+    if (b.stats.length != net.statsCount()) b.stats = new double[net.statsCount()];
+    float[] x = b.x, grad = b.grad;
+    int[] y = b.y;
+    long[] ids = b.ids;
+    for (int i = 0; i < m; i++) {
       System.arraycopy(block.x(), rows[i] * d, x, i * d, d);
       y[i] = block.y()[rows[i]];
+      ids[i] = (long) offset + rows[i];  // global training index
     }
-    Network net = network(spec);
-    float[] grad = new float[net.paramCount()];
-    long[] ids = new long[rows.length];
-    for (int i = 0; i < rows.length; i++) ids[i] = (long) offset + rows[i];  // global training index
     long step = (long) epoch * plan.iterationsPerEpoch() + t;
     if (!augment.isEmpty()) {
       Shape shape = spec.inputShape();
-      float[] scratch = new float[d];
-      for (int i = 0; i < rows.length; i++) {
-        augment.apply(x, i * d, shape.c(), shape.h(), shape.w(), Rng.derive(plan.seed(), Rng.AUGMENT, step, ids[i]), scratch);
+      if (b.scratch.length < d) b.scratch = new float[d];
+      for (int i = 0; i < m; i++) {
+        augment.apply(x, i * d, shape.c(), shape.h(), shape.w(), Rng.derive(plan.seed(), Rng.AUGMENT, step, ids[i]), b.scratch);
       }
     }
-    StepContext context = new StepContext(plan.seed(), step, ids);
-    double[] stats = net.statsCount() == 0 ? null : new double[net.statsCount()];
-    SoftmaxCrossEntropy.Stats s = net.lossAndGradient(params, x, y, 0, rows.length, grad, context, stats);
-    return new GradientSum.Node(grad, s.lossSum(), rows.length, s.correct(), stats);
+    StepContext context = new StepContext(plan.seed(), step, java.util.Arrays.copyOf(ids, m));
+    double[] stats = net.statsCount() == 0 ? null : b.stats;
+    if (stats != null) java.util.Arrays.fill(stats, 0);  // the layers add into it
+    SoftmaxCrossEntropy.Stats s = net.lossAndGradient(params, x, y, 0, m, grad, context, stats);
+    return new GradientSum.Node(grad, s.lossSum(), m, s.correct(), stats);
   }
 
   /**

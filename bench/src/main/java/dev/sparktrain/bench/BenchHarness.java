@@ -1,0 +1,190 @@
+package dev.sparktrain.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sparktrain.report.PeakMemory;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * scripts/bench: sparktrain against PyTorch and Spark MLlib, side by side in one session, on Fashion-MNIST with the
+ * {@code mlp} and {@code cnn} workloads at batch 128 in local[2]. Each contender runs as its own process, one after
+ * the other, so that none competes with another for the two cores:
+ * <ol>
+ *   <li>sparktrain with each engine ({@code barrier}, {@code job}, and {@code threads}, the one-process floor);</li>
+ *   <li>the PyTorch reference (scripts/bench_torch.py), which first picks its best thread setting;</li>
+ *   <li>MLlib's MultilayerPerceptronClassifier (784-512-256-10, L-BFGS), and the time sparktrain needs to reach its
+ *       test accuracy;</li>
+ *   <li>the JMH kernel suite's GEMM ratio to OpenBLAS (scripts/bench-kernels, short settings).</li>
+ * </ol>
+ * All runs train on the whole 60,000-image training file (no validation split: 469 steps per epoch) and report
+ * the test accuracy without test-time augmentation. The table goes to stderr; stdout's last line is the JSON
+ * summary, which is also written to --out.
+ */
+public final class BenchHarness {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private BenchHarness() {}
+
+  /** This process's peak RSS in MiB as a JSON number, or null. */
+  static String peakRssMib() {
+    double m = PeakMemory.mib();
+    return Double.isNaN(m) ? "null" : String.format(Locale.ROOT, "%.1f", m);
+  }
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> o = new LinkedHashMap<>(Map.of("--mlp-epochs", "3", "--cnn-epochs", "2", "--mllib-iter", "40",
+        "--engines", "barrier,threads,job", "--skip", "", "--data", "/usr/share/datasets/fashion-mnist",
+        "--out", "bench/target/bench.json", "--python", "/usr/bin/python3"));
+    for (int i = 0; i < args.length; i += 2) {
+      if (!o.containsKey(args[i]) || i + 1 >= args.length) {
+        System.err.println("usage: scripts/bench [--mlp-epochs N] [--cnn-epochs N] [--mllib-iter N] [--engines a,b]"
+            + " [--skip torch,mllib,kernels,mlp,cnn] [--data DIR] [--out FILE] [--python PATH]");
+        System.out.println("{\"error\":\"bad command line\"}");
+        System.exit(2);
+      }
+      o.put(args[i], args[i + 1]);
+    }
+    List<String> skip = List.of(o.get("--skip").split(","));
+    String[] engines = o.get("--engines").split(",");
+    ObjectNode out = JSON.createObjectNode();
+    out.put("date", ZonedDateTime.now().toString());
+    out.put("cpu", cpuModel());
+    out.put("cores", Runtime.getRuntime().availableProcessors());
+    out.put("java", System.getProperty("java.version"));
+    out.put("master", "local[2]");
+    out.put("batch_size", 128);
+    List<String[]> table = new ArrayList<>();
+    for (String w : new String[] {"mlp", "cnn"}) {
+      if (skip.contains(w)) continue;
+      int epochs = Integer.parseInt(o.get("--" + w + "-epochs"));
+      ObjectNode wl = out.putObject(w);
+      wl.put("epochs", epochs);
+      for (String engine : engines) {
+        JsonNode r = run(List.of("scripts/train", "conf/fashion-" + w + ".conf", "train.epochs=" + epochs,
+            "train.engine=" + engine, "spark.master=local[2]", "data.validation_fraction=0", "predict.tta=none",
+            "spark.ui.enabled=false", "model.path=bench/target/bench-" + w + "-" + engine + ".stm"), Map.of());
+        wl.set(engine, r);
+      }
+      if (!skip.contains("torch")) {
+        wl.set("pytorch", run(List.of(o.get("--python"), "scripts/bench_torch.py", "--workload", w, "--epochs",
+            Integer.toString(epochs), "--data", o.get("--data")), Map.of()));
+      }
+      double ours = sec(wl, "barrier"), floor = sec(wl, "threads"), torch = sec(wl, "pytorch");
+      out.put(w + "_vs_pytorch", ours / torch);
+      out.put(w + "_vs_floor", ours / floor);
+      for (String c : new String[] {"barrier", "job", "threads", "pytorch"}) {
+        JsonNode r = wl.path(c);
+        if (r.isMissingNode()) continue;
+        double s = r.path("seconds_per_epoch").asDouble(Double.NaN);
+        table.add(new String[] {w, c, f("%.2f", s), f("%.0f", r.path("examples_per_second").asDouble(Double.NaN)),
+            f("%.0f", r.path("peak_rss_mib").asDouble(Double.NaN)), f("%.4f", r.path("test_accuracy").asDouble(Double.NaN)),
+            f("%.2f", s / torch), f("%.2f", s / floor)});
+      }
+    }
+    if (!skip.contains("mllib")) mllib(o, out, table);
+    if (!skip.contains("kernels")) {
+      JsonNode k = run(List.of("scripts/bench-kernels"), Map.of());
+      out.put("gemm_vs_openblas", k.path("gemm_vs_openblas").asDouble(Double.NaN));
+      out.set("kernels", k);
+    }
+    printTable(table, out);
+    Path file = Path.of(o.get("--out"));
+    if (file.getParent() != null) Files.createDirectories(file.getParent());
+    String line = JSON.writeValueAsString(out);
+    Files.writeString(file, line + "\n", StandardCharsets.UTF_8);
+    System.out.println(line);
+  }
+
+  /**
+   * MLlib's time and accuracy, then the smallest number of sparktrain epochs (barrier engine, the same mlp) that
+   * reaches that accuracy: training is deterministic and the mlp's learning rate is constant, so the first e
+   * epochs of a longer run are an e-epoch run.
+   */
+  private static void mllib(Map<String, String> o, ObjectNode out, List<String[]> table) throws Exception {
+    JsonNode m = run(List.of("java", "-Xmx6g", "@conf/jvm.options", "-Dlog4j2.configurationFile=conf/log4j2.properties",
+        "-cp", "bench/target/classes:trainer/target/classes:" + Files.readString(Path.of("trainer/target/classpath.txt")).trim()
+            + ":" + Files.readString(Path.of("bench/target/classpath.txt")).trim(),
+        "dev.sparktrain.bench.MllibMlp", o.get("--data"), "local[2]", o.get("--mllib-iter"), "2"), Map.of());
+    ObjectNode ml = out.putObject("mllib");
+    ml.set("mlp", m);
+    double target = m.path("test_accuracy").asDouble();
+    int maxEpochs = 10;
+    for (int e = 1; e <= maxEpochs; e++) {
+      JsonNode r = run(List.of("scripts/train", "conf/fashion-mlp.conf", "train.epochs=" + e, "train.engine=barrier",
+          "spark.master=local[2]", "data.validation_fraction=0", "predict.tta=none", "spark.ui.enabled=false",
+          "model.path=bench/target/bench-mlp-to-mllib.stm"), Map.of());
+      if (r.path("test_accuracy").asDouble() >= target) {
+        double ours = e * r.path("seconds_per_epoch").asDouble();
+        ml.put("sparktrain_epochs", e);
+        ml.put("sparktrain_seconds", ours);
+        ml.put("sparktrain_accuracy", r.path("test_accuracy").asDouble());
+        out.put("mllib_speedup", m.path("fit_seconds").asDouble() / ours);
+        table.add(new String[] {"mlp", "mllib (" + m.path("iterations").asInt() + " L-BFGS it.)",
+            f("%.2f", m.path("seconds_per_iteration").asDouble()) + "/it", "", f("%.0f", m.path("peak_rss_mib").asDouble(Double.NaN)),
+            f("%.4f", target), "", ""});
+        return;
+      }
+    }
+    out.put("mllib_speedup", Double.NaN);
+    ml.put("note", "sparktrain did not reach MLlib's accuracy in " + maxEpochs + " epochs");
+  }
+
+  private static double sec(JsonNode w, String contender) {
+    return w.path(contender).path("seconds_per_epoch").asDouble(Double.NaN);
+  }
+
+  private static String f(String fmt, double v) {
+    return Double.isNaN(v) ? "" : String.format(Locale.ROOT, fmt, v);
+  }
+
+  /** Runs a command (stderr passes through), and returns the JSON object on its last stdout line. */
+  static JsonNode run(List<String> cmd, Map<String, String> env) throws IOException, InterruptedException {
+    System.err.println("\n=== " + String.join(" ", cmd));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+    pb.environment().putAll(env);
+    long start = System.nanoTime();
+    Process p = pb.start();
+    String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    int code = p.waitFor();
+    String[] lines = stdout.strip().split("\n");
+    String last = lines[lines.length - 1];
+    if (code != 0 || !last.startsWith("{")) {
+      throw new IllegalStateException("exit " + code + " from " + String.join(" ", cmd) + ": " + last);
+    }
+    ObjectNode r = (ObjectNode) JSON.readTree(last);
+    r.put("wall_seconds", (System.nanoTime() - start) / 1e9);
+    return r;
+  }
+
+  private static void printTable(List<String[]> rows, ObjectNode out) {
+    StringBuilder sb = new StringBuilder("\n| workload | contender | s/epoch | examples/s | peak MiB | test acc | vs PyTorch | vs floor |\n"
+        + "|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for (String[] r : rows) sb.append("| ").append(String.join(" | ", r)).append(" |\n");
+    sb.append("\nratios: ");
+    for (String k : new String[] {"cnn_vs_pytorch", "mlp_vs_pytorch", "cnn_vs_floor", "mlp_vs_floor", "gemm_vs_openblas", "mllib_speedup"}) {
+      if (out.has(k)) sb.append(k).append(' ').append(f("%.3f", out.get(k).asDouble())).append("  ");
+    }
+    System.err.println(sb);
+  }
+
+  private static String cpuModel() {
+    try {
+      for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (l.startsWith("model name")) return l.substring(l.indexOf(':') + 1).trim();
+      }
+    } catch (IOException e) {
+      // not Linux
+    }
+    return System.getProperty("os.arch");
+  }
+}

@@ -1,0 +1,23 @@
+package dev.sparktrain.spark;
+
+import dev.sparktrain.train.GradientSum;
+
+/**
+ * How the driver gets a step's gradient sum for its parameters (train.engine). Every engine computes each
+ * partition's sum with {@link PartitionStep} and combines the sums along the same fixed tree, so they train the
+ * same model bit for bit; they differ only in how parameters and gradients travel.
+ */
+interface StepEngine extends AutoCloseable {
+  /** Before the steps of an epoch, starting at iteration first. */
+  default void beginEpoch(int epoch, int first) {}
+
+  /** The sum over the global minibatch of iteration t of the epoch, for these parameters. */
+  GradientSum.Node gradient(float[] params, int epoch, int t);
+
+  /** After an epoch's last step: from here on other Spark jobs (validation) may run. */
+  default void endEpoch() {}
+
+  /** Releases what the engine holds, also after a failure in the middle of an epoch. */
+  @Override
+  default void close() {}
+}
