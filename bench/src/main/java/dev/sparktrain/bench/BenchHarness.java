@@ -42,7 +42,7 @@ public final class BenchHarness {
   }
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> o = new LinkedHashMap<>(Map.of("--mlp-epochs", "3", "--cnn-epochs", "2", "--mllib-iter", "40",
+    Map<String, String> o = new LinkedHashMap<>(Map.of("--mlp-epochs", "3", "--cnn-epochs", "2", "--mllib-iter", "25",
         "--engines", "barrier,threads,job", "--skip", "", "--data", "/usr/share/datasets/fashion-mnist",
         "--out", "bench/target/bench.json", "--python", "/usr/bin/python3"));
     for (int i = 0; i < args.length; i += 2) {
