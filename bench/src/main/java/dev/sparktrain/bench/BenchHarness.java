@@ -20,7 +20,8 @@ import java.util.Map;
  * {@code mlp} and {@code cnn} workloads at batch 128 in local[2]. Each contender runs as its own process, one after
  * the other, so that none competes with another for the two cores:
  * <ol>
- *   <li>sparktrain with each engine ({@code barrier}, {@code job}, and {@code threads}, the one-process floor);</li>
+ *   <li>sparktrain with each engine ({@code barrier}; {@code barrier-tcp}, the same with TCP inside the driver's
+ *       JVM too; {@code job}; and {@code threads}, the one-process floor);</li>
  *   <li>the PyTorch reference (scripts/bench_torch.py), which first picks its best thread setting;</li>
  *   <li>MLlib's MultilayerPerceptronClassifier (784-512-256-10, L-BFGS), and the time sparktrain needs to reach its
  *       test accuracy;</li>
@@ -42,8 +43,8 @@ public final class BenchHarness {
   }
 
   public static void main(String[] args) throws Exception {
-    Map<String, String> o = new LinkedHashMap<>(Map.of("--mlp-epochs", "3", "--cnn-epochs", "2", "--mllib-iter", "25",
-        "--engines", "barrier,threads,job", "--skip", "", "--data", "/usr/share/datasets/fashion-mnist",
+    Map<String, String> o = new LinkedHashMap<>(Map.of("--mlp-epochs", "4", "--cnn-epochs", "2", "--mllib-iter", "25",
+        "--engines", "barrier,barrier-tcp,threads,job", "--skip", "", "--data", "/usr/share/datasets/fashion-mnist",
         "--out", "bench/target/bench.json", "--python", "/usr/bin/python3"));
     for (int i = 0; i < args.length; i += 2) {
       if (!o.containsKey(args[i]) || i + 1 >= args.length) {
@@ -70,9 +71,12 @@ public final class BenchHarness {
       ObjectNode wl = out.putObject(w);
       wl.put("epochs", epochs);
       for (String engine : engines) {
+        // barrier-tcp: the barrier engine with its tasks on TCP even in the driver's JVM, to show the transport
+        boolean tcp = engine.endsWith("-tcp");
         JsonNode r = run(List.of("scripts/train", "conf/fashion-" + w + ".conf", "train.epochs=" + epochs,
-            "train.engine=" + engine, "spark.master=local[2]", "data.validation_fraction=0", "predict.tta=none",
-            "spark.ui.enabled=false", "model.path=bench/target/bench-" + w + "-" + engine + ".stm"), Map.of());
+            "train.engine=" + engine.replace("-tcp", ""), "train.transport=" + (tcp ? "tcp" : "auto"),
+            "spark.master=local[2]", "data.validation_fraction=0", "predict.tta=none", "spark.ui.enabled=false",
+            "model.path=bench/target/bench-" + w + "-" + engine + ".stm"), Map.of());
         wl.set(engine, r);
       }
       if (!skip.contains("torch")) {
@@ -82,7 +86,7 @@ public final class BenchHarness {
       double ours = sec(wl, "barrier"), floor = sec(wl, "threads"), torch = sec(wl, "pytorch");
       out.put(w + "_vs_pytorch", ours / torch);
       out.put(w + "_vs_floor", ours / floor);
-      for (String c : new String[] {"barrier", "job", "threads", "pytorch"}) {
+      for (String c : new String[] {"barrier", "barrier-tcp", "job", "threads", "pytorch"}) {
         JsonNode r = wl.path(c);
         if (r.isMissingNode()) continue;
         double s = r.path("seconds_per_epoch").asDouble(Double.NaN);

@@ -45,7 +45,9 @@ public final class Blocks {
       @Override public Step<StepCount> update(float[] g, StepCount s, float[] params) {
         float scale = (float) -lr.at(s.step());
         float[] u = new float[g.length];
-        for (int i = 0; i < g.length; i++) u[i] = scale * g[i];
+        Elementwise.forEach(g.length, (from, to) -> {
+          for (int i = from; i < to; i++) u[i] = scale * g[i];
+        });
         return new Step<>(u, new StepCount(s.step() + 1));
       }
     };
@@ -64,7 +66,9 @@ public final class Blocks {
       @Override public Step<Velocity> update(float[] g, Velocity s, float[] params) {
         float[] v = new float[g.length], prev = s.v();
         float rf = (float) r;
-        for (int i = 0; i < g.length; i++) v[i] = rf * prev[i] + g[i];
+        Elementwise.forEach(g.length, (from, to) -> {
+          for (int i = from; i < to; i++) v[i] = rf * prev[i] + g[i];
+        });
         return new Step<>(v, new Velocity(v));
       }
     };
@@ -83,11 +87,13 @@ public final class Blocks {
       @Override public Step<Velocity> update(float[] u, Velocity s, float[] params) {
         float[] v = new float[u.length], out = new float[u.length], vPrev = s.v();
         float rf = (float) r;
-        for (int i = 0; i < u.length; i++) {
-          float prev = vPrev[i], next = rf * prev + u[i];
-          v[i] = next;
-          out[i] = next + rf * (next - prev);
-        }
+        Elementwise.forEach(u.length, (from, to) -> {
+          for (int i = from; i < to; i++) {
+            float prev = vPrev[i], next = rf * prev + u[i];
+            v[i] = next;
+            out[i] = next + rf * (next - prev);
+          }
+        });
         return new Step<>(out, new Velocity(v));
       }
     };
@@ -102,11 +108,13 @@ public final class Blocks {
       @Override public Step<SumOfSquares> update(float[] g, SumOfSquares s, float[] params) {
         float[] sum = new float[g.length], out = new float[g.length], prev = s.sum();
         float e = (float) eps;
-        for (int i = 0; i < g.length; i++) {
-          float gi = g[i], total = prev[i] + gi * gi;
-          sum[i] = total;
-          out[i] = gi / ((float) Math.sqrt(total) + e);
-        }
+        Elementwise.forEach(g.length, (from, to) -> {
+          for (int i = from; i < to; i++) {
+            float gi = g[i], total = prev[i] + gi * gi;
+            sum[i] = total;
+            out[i] = gi / ((float) Math.sqrt(total) + e);
+          }
+        });
         if (e == 0) zeroWhereUndefined(out, sum);
         return new Step<>(out, new SumOfSquares(sum));
       }
@@ -123,11 +131,13 @@ public final class Blocks {
       @Override public Step<MeanSquare> update(float[] g, MeanSquare s, float[] params) {
         float[] ms = new float[g.length], out = new float[g.length], prev = s.meanSquare();
         float r = (float) rho, r1 = (float) (1 - rho), e = (float) eps;
-        for (int i = 0; i < g.length; i++) {
-          float gi = g[i], avg = r * prev[i] + r1 * gi * gi;
-          ms[i] = avg;
-          out[i] = gi / ((float) Math.sqrt(avg) + e);
-        }
+        Elementwise.forEach(g.length, (from, to) -> {
+          for (int i = from; i < to; i++) {
+            float gi = g[i], avg = r * prev[i] + r1 * gi * gi;
+            ms[i] = avg;
+            out[i] = gi / ((float) Math.sqrt(avg) + e);
+          }
+        });
         if (e == 0) zeroWhereUndefined(out, ms);
         return new Step<>(out, new MeanSquare(ms));
       }
@@ -158,12 +168,14 @@ public final class Blocks {
         // float32 throughout, with the step's constants folded in double first: m̂/(√v̂ + ε) = (m/c1)/(√v·(1/√c2) + ε)
         float f1 = (float) b1, g1 = (float) (1 - b1), f2 = (float) b2, g2 = (float) (1 - b2);
         float ic1 = (float) (1 / c1), isc2 = (float) (1 / Math.sqrt(c2)), e = (float) eps;
-        for (int i = 0; i < g.length; i++) {
-          float gi = g[i], m = f1 * m0[i] + g1 * gi, v = f2 * v0[i] + g2 * gi * gi;
-          mu[i] = m;
-          nu[i] = v;
-          out[i] = (m * ic1) / ((float) Math.sqrt(v) * isc2 + e);
-        }
+        Elementwise.forEach(g.length, (from, to) -> {
+          for (int i = from; i < to; i++) {
+            float gi = g[i], m = f1 * m0[i] + g1 * gi, v = f2 * v0[i] + g2 * gi * gi;
+            mu[i] = m;
+            nu[i] = v;
+            out[i] = (m * ic1) / ((float) Math.sqrt(v) * isc2 + e);
+          }
+        });
         if (e == 0) zeroWhereUndefined(out, nu);
         return new Step<>(out, new AdamState(t, mu, nu));
       }
@@ -201,11 +213,13 @@ public final class Blocks {
         ParamMask.checkSize(m, params.length, block);
         float[] out = new float[u.length];
         float lf = (float) l;
-        if (m == null) {
-          for (int i = 0; i < u.length; i++) out[i] = u[i] + lf * params[i];
-        } else {
-          for (int i = 0; i < u.length; i++) out[i] = m[i] ? u[i] + lf * params[i] : u[i];
-        }
+        Elementwise.forEach(u.length, (from, to) -> {
+          if (m == null) {
+            for (int i = from; i < to; i++) out[i] = u[i] + lf * params[i];
+          } else {
+            for (int i = from; i < to; i++) out[i] = m[i] ? u[i] + lf * params[i] : u[i];
+          }
+        });
         return new Step<>(out, NONE);
       }
     };

@@ -133,7 +133,9 @@ public final class Optimizers {
   /** params + updates, as a new array. */
   public static float[] apply(float[] params, float[] updates) {
     float[] out = new float[params.length];
-    for (int i = 0; i < params.length; i++) out[i] = params[i] + updates[i];
+    Elementwise.forEach(params.length, (from, to) -> {
+      for (int i = from; i < to; i++) out[i] = params[i] + updates[i];
+    });
     return out;
   }
 }

@@ -62,8 +62,14 @@ final class BarrierEngine implements StepEngine {
     }
   }
 
+  /**
+   * Launches the barrier stage unless one is still running: the training loop ends a stage only where it needs
+   * other Spark jobs (validation, the end of training), so without validation one stage serves every epoch.
+   */
   @Override
   public void beginEpoch(int epoch, int first) {
+    if (job != null && !jobDone) return;
+    if (jobError != null) throw failure();
     int port = server.port(), paramCount = Math.toIntExact(step.spec().paramCount()), iterations = step.plan().iterationsPerEpoch();
     String host = this.host;
     long token = this.token;
@@ -73,8 +79,8 @@ final class BarrierEngine implements StepEngine {
         (Function1<Iterator<DataBlock>, Iterator<Object>> & Serializable) it -> runTask(it, host, port, token, s, paramCount, tcp);
     jobDone = false;
     jobError = null;
-    String description = String.format("%sepoch %d · iterations %d–%d of %d · barrier stage", label, epoch + 1,
-        first + 1, iterations, iterations);
+    String description = String.format("%sbarrier stage from epoch %d iteration %d of %d", label, epoch + 1,
+        first + 1, iterations);
     job = new Thread(() -> {
       try {
         sc.setJobGroup(group, description, true);

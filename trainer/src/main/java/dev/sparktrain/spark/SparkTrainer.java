@@ -228,7 +228,7 @@ public final class SparkTrainer {
           checkpoint(store, step + 1, epoch, t + 1, lossSum, count, params, optimizer, plateau);
         }
       }
-      engine.endEpoch();
+      if (data.validationCount() > 0 || epoch + 1 == training.epochs()) engine.endEpoch();
       double epochSeconds = (System.nanoTime() - start) / 1e9;
       seconds += epochSeconds;
       trainLoss = lossSum / count;
@@ -419,13 +419,27 @@ public final class SparkTrainer {
 
   private static float[] scale(float[] sum, float factor, int length) {
     float[] g = new float[length];
-    if (sum != null) for (int i = 0; i < length; i++) g[i] = sum[i] * factor;
+    if (sum != null) {
+      dev.sparktrain.optim.Elementwise.forEach(length, (from, to) -> {
+        for (int i = from; i < to; i++) g[i] = sum[i] * factor;
+      });
+    }
     return g;
   }
 
+  /** Whether no value is ±∞ or NaN: the largest exponent field, found without branches, is not all ones. */
+  static boolean allFinite(float[] a) {
+    java.util.concurrent.atomic.AtomicInteger worst = new java.util.concurrent.atomic.AtomicInteger();
+    dev.sparktrain.optim.Elementwise.forEach(a.length, (from, to) -> {
+      int max = 0;
+      for (int i = from; i < to; i++) max = Math.max(max, Float.floatToRawIntBits(a[i]) & 0x7F800000);
+      worst.accumulateAndGet(max, Math::max);
+    });
+    return worst.get() != 0x7F800000;
+  }
+
   private void checkFinite(GradientSum.Node g, int epoch, int t) {
-    boolean ok = Double.isFinite(g.lossSum());
-    if (ok && g.grad() != null) for (float v : g.grad()) if (!Float.isFinite(v)) { ok = false; break; }
+    boolean ok = Double.isFinite(g.lossSum()) && (g.grad() == null || allFinite(g.grad()));
     if (!ok) {
       throw new UserError(String.format("epoch %d iteration %d: the loss or gradient is not finite; the learning "
           + "rate is probably too high (optimizer.learning_rate = %s)", epoch + 1, t + 1, cfg.optimizer().learningRate()));

@@ -14,7 +14,10 @@ interface StepEngine extends AutoCloseable {
   /** The sum over the global minibatch of iteration t of the epoch, for these parameters. */
   GradientSum.Node gradient(float[] params, int epoch, int t);
 
-  /** After an epoch's last step: from here on other Spark jobs (validation) may run. */
+  /**
+   * After an epoch's last step, when other Spark jobs (validation, final evaluation) are about to run; the loop
+   * skips it between epochs that need none, and the barrier engine's stage then carries on.
+   */
   default void endEpoch() {}
 
   /** Releases what the engine holds, also after a failure in the middle of an epoch. */

@@ -171,14 +171,15 @@ public final class BatchNorm {
     }
   }
 
-  // The plane reductions keep four independent double accumulators of float terms, so that the adds pipeline
-  // instead of waiting on one another; each is a fixed function of the plane, so results stay reproducible.
+  // The plane reductions keep four independent float accumulators (a plane has H·W values, at most a few
+  // thousand), so that the adds pipeline instead of waiting on one another, and add each plane's total into a
+  // double; each is a fixed function of the plane, so results stay reproducible.
 
   /** Adds Σ(x − k) and Σ(x − k)² over the plane at off into sum[ch] and sumSq[ch] (ch = plane mod C). */
   private void shiftedSums(float[] x, int off, double k, int plane) {
     int ch = plane % c;
     float kf = (float) k;
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    float a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
     int s = 0;
     for (; s + 3 < hw; s += 4) {
       float d0 = x[off + s] - kf, d1 = x[off + s + 1] - kf, d2 = x[off + s + 2] - kf, d3 = x[off + s + 3] - kf;
@@ -196,13 +197,13 @@ public final class BatchNorm {
       a0 += d;
       b0 += d * d;
     }
-    sum[ch] += (a0 + a1) + (a2 + a3);
-    sumSq[ch] += (b0 + b1) + (b2 + b3);
+    sum[ch] += (double) (a0 + a1) + (a2 + a3);
+    sumSq[ch] += (double) (b0 + b1) + (b2 + b3);
   }
 
   /** Adds Σ a into sa[ch] and Σ a·b into sab[ch], over hw values from aOff and bOff. */
   private void sumAndDot(float[] a, int aOff, float[] b, int bOff, int ch, double[] sa, double[] sab) {
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0, p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+    float a0 = 0, a1 = 0, a2 = 0, a3 = 0, p0 = 0, p1 = 0, p2 = 0, p3 = 0;
     int s = 0;
     for (; s + 3 < hw; s += 4) {
       float v0 = a[aOff + s], v1 = a[aOff + s + 1], v2 = a[aOff + s + 2], v3 = a[aOff + s + 3];
@@ -219,7 +220,7 @@ public final class BatchNorm {
       a0 += a[aOff + s];
       p0 += a[aOff + s] * b[bOff + s];
     }
-    sa[ch] += (a0 + a1) + (a2 + a3);
-    sab[ch] += (p0 + p1) + (p2 + p3);
+    sa[ch] += (double) (a0 + a1) + (a2 + a3);
+    sab[ch] += (double) (p0 + p1) + (p2 + p3);
   }
 }

@@ -81,14 +81,26 @@ public final class Conv2d {
     return col;
   }
 
-  /** db[kk] = Σ over examples and positions of dy for channel kk, with a double accumulator. */
+  /**
+   * db[kk] = Σ over examples and positions of dy for channel kk: each plane is summed in four float accumulators
+   * (so the adds pipeline), and the planes in double.
+   */
   private void biasGradient(float[] dy, int dyOff, float[] db, int dbOff, int n) {
     int k = shape.k(), pq = shape.p() * shape.q();
     for (int kk = 0; kk < k; kk++) {
       double sum = 0;
       for (int e = 0; e < n; e++) {
         int base = dyOff + (e * k + kk) * pq;
-        for (int i = 0; i < pq; i++) sum += dy[base + i];
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 3 < pq; i += 4) {
+          s0 += dy[base + i];
+          s1 += dy[base + i + 1];
+          s2 += dy[base + i + 2];
+          s3 += dy[base + i + 3];
+        }
+        for (; i < pq; i++) s0 += dy[base + i];
+        sum += (s0 + s1) + (s2 + s3);
       }
       db[dbOff + kk] = (float) sum;
     }

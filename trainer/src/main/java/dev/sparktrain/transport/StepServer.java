@@ -49,7 +49,7 @@ public final class StepServer implements AutoCloseable {
   private final Frames.Writer writer = new Frames.Writer();
   private final ExecutorService senders;
   /** What every newcomer is sent: the step in flight, or STOP; null before the first step. */
-  private Message current;
+  private volatile Message current;
   private long encodedStep = Long.MIN_VALUE;
   private volatile boolean closed;
 
