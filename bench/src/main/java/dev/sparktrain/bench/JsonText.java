@@ -8,10 +8,10 @@ import java.util.Map;
  * Writes maps, lists, strings, numbers, booleans and nulls as one line of JSON; enough for the report, so the
  * benchmark needs no JSON library. Non-finite numbers become null, as JSON has no NaN.
  */
-final class JsonText {
+public final class JsonText {
   private JsonText() {}
 
-  static String of(Object value) {
+  public static String of(Object value) {
     StringBuilder out = new StringBuilder();
     write(value, out);
     return out.toString();

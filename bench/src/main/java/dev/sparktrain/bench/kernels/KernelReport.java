@@ -115,7 +115,7 @@ public final class KernelReport {
     report.put("load_average", load);
     report.put("date", OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString());
     report.put("file", out.toAbsolutePath().toString());
-    String json = Json.of(report);
+    String json = dev.sparktrain.bench.JsonText.of(report);
     Path parent = out.toAbsolutePath().getParent();
     if (parent != null) Files.createDirectories(parent);
     Files.writeString(out, json + "\n");
