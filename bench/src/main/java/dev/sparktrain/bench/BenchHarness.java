@@ -59,7 +59,7 @@ public final class BenchHarness {
     String[] engines = o.get("--engines").split(",");
     ObjectNode out = JSON.createObjectNode();
     out.put("date", ZonedDateTime.now().toString());
-    out.put("cpu", cpuModel());
+    out.put("cpu", Machine.cpuModel());
     out.put("cores", Runtime.getRuntime().availableProcessors());
     out.put("java", System.getProperty("java.version"));
     out.put("master", "local[2]");
@@ -201,16 +201,5 @@ public final class BenchHarness {
       if (out.has(k)) sb.append(k).append(' ').append(f("%.3f", out.get(k).asDouble())).append("  ");
     }
     System.err.println(sb);
-  }
-
-  private static String cpuModel() {
-    try {
-      for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-        if (l.startsWith("model name")) return l.substring(l.indexOf(':') + 1).trim();
-      }
-    } catch (IOException e) {
-      // not Linux
-    }
-    return System.getProperty("os.arch");
   }
 }

@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
@@ -68,7 +67,7 @@ public final class GemmReport {
   }
 
   private int run() throws RunnerException, IOException {
-    String loadBefore = loadAverage();
+    String loadBefore = Machine.loadAverage();
     warnAboutEnvironment(loadBefore);
     Map<String, Availability> probes = probe();
     Map<String, List<String>> planned = plan();
@@ -85,7 +84,7 @@ public final class GemmReport {
     Map<String, Object> report = report(table, probes, settings);
     Map<String, Object> load = new LinkedHashMap<>();
     load.put("before", loadBefore);
-    load.put("after", loadAverage());
+    load.put("after", Machine.loadAverage());
     report.put("load_average", load);
     report.put("file", options.out().toAbsolutePath().toString());
     String json = JsonText.of(report);
@@ -135,7 +134,7 @@ public final class GemmReport {
     Map<String, Object> impls = new LinkedHashMap<>();
     probes.forEach((impl, a) -> impls.put(impl, (a.available() ? "" : "unavailable: ") + a.detail()));
     report.put("impls", impls);
-    report.put("cpu", cpuModel());
+    report.put("cpu", Machine.cpuModel());
     report.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"));
     report.put("openblas_num_threads", System.getenv("OPENBLAS_NUM_THREADS"));
     report.put("openblas_coretype", System.getenv("OPENBLAS_CORETYPE"));
@@ -209,24 +208,5 @@ public final class GemmReport {
     return "forks=" + o.getForkCount().orElse(-1)
         + " warmup=" + o.getWarmupIterations().orElse(-1) + "x" + o.getWarmupTime().orElse(null)
         + " measurement=" + o.getMeasurementIterations().orElse(-1) + "x" + o.getMeasurementTime().orElse(null);
-  }
-
-  /** The 1, 5 and 15 minute load averages (Linux), "0 0 0" when unknown. */
-  private static String loadAverage() {
-    try {
-      String[] fields = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
-      return fields[0] + " " + fields[1] + " " + fields[2];
-    } catch (IOException | RuntimeException e) {
-      return "0 0 0";
-    }
-  }
-
-  private static String cpuModel() {
-    try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
-      return lines.filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
-          .findFirst().orElse("unknown");
-    } catch (IOException | RuntimeException e) {
-      return "unknown";
-    }
   }
 }

@@ -33,7 +33,6 @@ final class BarrierEngine implements StepEngine {
   private final PreparedData data;
   private final PartitionStep step;
   private final String label;
-  private final int partitions;
   private final StepServer server;
   private final String host;
   private final long token = new SecureRandom().nextLong();
@@ -52,7 +51,7 @@ final class BarrierEngine implements StepEngine {
     this.data = data;
     this.step = step;
     this.label = label;
-    this.partitions = data.train().getNumPartitions();
+    int partitions = data.train().getNumPartitions();
     var conf = sc.getConf();
     this.host = conf.get("spark.driver.host", "127.0.0.1");
     try {

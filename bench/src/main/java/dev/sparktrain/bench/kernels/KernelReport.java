@@ -1,5 +1,7 @@
 package dev.sparktrain.bench.kernels;
 
+import dev.sparktrain.bench.Machine;
+
 import dev.sparktrain.bench.CandidateProbe;
 import dev.sparktrain.bench.CandidateProbe.Availability;
 import dev.sparktrain.bench.GemmCandidate;
@@ -14,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
@@ -68,7 +69,7 @@ public final class KernelReport {
   }
 
   private static int run(CommandLineOptions cmd, List<String> jmhArgs, Path out) throws RunnerException, IOException {
-    String loadBefore = loadAverage();
+    String loadBefore = Machine.loadAverage();
     Map<String, Object> impls = probe();
     boolean reference = impls.get("openblas") instanceof String s && !s.startsWith("unavailable");
 
@@ -102,7 +103,7 @@ public final class KernelReport {
     report.put("cnn_gemm_ms_per_step", perStep);
     report.put("batch_per_task", Workload.N);
     report.put("impls", impls);
-    report.put("cpu", cpuModel());
+    report.put("cpu", Machine.cpuModel());
     report.put("cores", Runtime.getRuntime().availableProcessors());
     report.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"));
     report.put("openblas_num_threads", System.getenv("OPENBLAS_NUM_THREADS"));
@@ -111,7 +112,7 @@ public final class KernelReport {
     report.put("jmh_args", jmhArgs);
     Map<String, Object> load = new LinkedHashMap<>();
     load.put("before", loadBefore);
-    load.put("after", loadAverage());
+    load.put("after", Machine.loadAverage());
     report.put("load_average", load);
     report.put("date", OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString());
     report.put("file", out.toAbsolutePath().toString());
@@ -140,7 +141,7 @@ public final class KernelReport {
     Availability ref = CandidateProbe.check(GemmCandidate.BYTEDECO_PTR);
     impls.put("openblas", (ref.available() ? "" : "unavailable: ") + ref.detail());
     impls.forEach((k, v) -> System.err.printf("%-9s %s%n", k, v));
-    String load = loadAverage();
+    String load = Machine.loadAverage();
     if (Double.parseDouble(load.split(" ")[0]) > 0.5) {
       System.err.println("warning: load average " + load + "; other processes share the CPU and lower the figures");
     }
@@ -159,24 +160,5 @@ public final class KernelReport {
     for (String c : classes) b.include("^" + Pattern.quote(c + "."));
     VerboseMode verbosity = cmd.verbosity().orElse(VerboseMode.NORMAL);
     return new ArrayList<>(new Runner(b.build(), OutputFormatFactory.createFormatInstance(System.err, verbosity)).run());
-  }
-
-  /** The 1, 5 and 15 minute load averages (Linux), "0 0 0" when unknown. */
-  private static String loadAverage() {
-    try {
-      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
-      return f[0] + " " + f[1] + " " + f[2];
-    } catch (IOException | RuntimeException e) {
-      return "0 0 0";
-    }
-  }
-
-  private static String cpuModel() {
-    try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
-      return lines.filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
-          .findFirst().orElse("unknown");
-    } catch (IOException | RuntimeException e) {
-      return "unknown";
-    }
   }
 }
