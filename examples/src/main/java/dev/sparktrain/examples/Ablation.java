@@ -1,19 +1,28 @@
 package dev.sparktrain.examples;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sparktrain.cli.Main;
-import java.io.ByteArrayOutputStream;
+import dev.sparktrain.UserError;
+import dev.sparktrain.augment.TestTimeAugmentation;
+import dev.sparktrain.config.Settings;
+import dev.sparktrain.config.TrainConfig;
+import dev.sparktrain.spark.Examples;
+import dev.sparktrain.spark.FitOptions;
+import dev.sparktrain.spark.Sessions;
+import dev.sparktrain.spark.TrainedModel;
+import dev.sparktrain.spark.Trainer;
+import dev.sparktrain.spark.TrainingData;
+import dev.sparktrain.train.Progress;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
 
 /**
  * The regularization ablation of conf/fashion-cnn.conf: the same network, epochs, seed and optimizer for every
@@ -22,7 +31,8 @@ import java.util.Locale;
  *
  * <p>Usage: {@code Ablation CONF OUTPUT_DIR [key=value ...]}; the overrides apply to every row (e.g. train.epochs).
  * Weight decay is off in every row, so that the first row really has no regularization. The last row is the
- * model of the row before, evaluated with the 10-crop average. The last stdout line is a JSON summary.
+ * model of the row before, evaluated with the 10-crop average. The data are loaded and prepared once, and every
+ * row is a {@link Trainer#fit} over them. The last stdout line is a JSON summary.
  */
 public final class Ablation {
   private static final String CONV = "conv(32, 3), %srelu, maxpool(2), conv(64, 3), %srelu, maxpool(2), flatten, "
@@ -37,8 +47,25 @@ public final class Ablation {
       System.err.println("usage: Ablation CONF OUTPUT_DIR [key=value ...]");
       System.exit(2);
     }
-    Path out = Path.of(args[1]);
+    try {
+      System.out.println(run(args[0], Path.of(args[1]), List.of(args).subList(2, args.length)));
+    } catch (RuntimeException e) {
+      UserError user = UserError.find(e);
+      if (user == null) e.printStackTrace();
+      String message = user != null ? user.getMessage() : e.toString();
+      System.err.println("error: " + message);
+      System.out.println(new ObjectMapper().createObjectNode().put("error", message));
+      System.exit(user != null ? 2 : 1);
+    }
+  }
+
+  /** Every row trained with {@link Trainer#fit} over one prepared copy of the data; returns the JSON summary. */
+  static ObjectNode run(String conf, Path out, List<String> overrides) throws IOException {
     Files.createDirectories(out);
+    List<String> all = new ArrayList<>(overrides);
+    all.add("optimizer.weight_decay=0");
+    TrainConfig base = TrainConfig.from(Settings.load(conf, all));
+    Progress progress = Progress.standard(System.err);
     List<Row> rows = List.of(
         new Row("no regularization", String.format(CONV, "", "", ""), "none"),
         new Row("+ dropout 0.5", String.format(CONV, "", "", "dropout(0.5), "), "none"),
@@ -50,38 +77,31 @@ public final class Ablation {
     List<String> table = new ArrayList<>(List.of(
         "| row | test accuracy | train accuracy | train − test gap | seconds/epoch |",
         "|---|---|---|---|---|"));
-    for (int i = 0; i < rows.size(); i++) {
-      Row row = rows.get(i);
-      List<String> argv = new ArrayList<>(List.of("train", args[0],
-          "model.layers=" + row.layers(), "data.augment=" + row.augment(), "optimizer.weight_decay=0",
-          "model.path=" + out.resolve("ablation-" + (i + 1) + ".stm"),
-          "predict.tta=" + (i == rows.size() - 1 ? "crop10" : "none")));
-      argv.addAll(List.of(args).subList(2, args.length));
-      System.err.println("ablation row " + (i + 1) + ": " + row.name());
-      ByteArrayOutputStream captured = new ByteArrayOutputStream();
-      int code = Main.run(argv.toArray(String[]::new), new PrintStream(captured, true, StandardCharsets.UTF_8), System.err);
-      String[] lines = captured.toString(StandardCharsets.UTF_8).strip().split("\n");
-      JsonNode r = json.readTree(lines[lines.length - 1]);
-      if (code != 0) {
-        System.out.println(r);
-        System.exit(code);
+    SparkSession spark = Sessions.create("sparktrain ablation " + conf, base.spark());
+    try (TrainingData data = TrainingData.load(spark, base.data(), progress)) {
+      Examples test = data.test().orElseThrow(() -> new UserError("data.test: the ablation needs a test set"));
+      Trainer trainer = new Trainer(spark);
+      for (int i = 0; i < rows.size(); i++) {
+        Row row = rows.get(i);
+        progress.info("ablation row " + (i + 1) + ": " + row.name());
+        TrainConfig c = base.with(Map.of("model.layers", row.layers(), "data.augment", row.augment(),
+            "model.path", out.resolve("ablation-" + (i + 1) + ".stm").toString()));
+        TrainedModel m = trainer.fit(data, FitOptions.from(c).withName("row " + (i + 1)).withProgress(progress));
+        double testAcc = m.evaluate(test, "ablation row " + (i + 1) + " · test").accuracy();
+        double train = m.evaluateTraining(data, "ablation row " + (i + 1) + " · train accuracy").accuracy();
+        m.save(c.model().path(), spark.sparkContext().hadoopConfiguration(),
+            Map.of("test_accuracy", testAcc, "train_accuracy", train));
+        table.add(row(row.name(), testAcc, train, m.summary().secondsPerEpoch()));
+        add(results, row.name(), testAcc, train);
+        if (i == rows.size() - 1) {
+          double tta = m.evaluate(test, TestTimeAugmentation.CROP10, c.predict().ttaPad(), "ablation · 10-crop test")
+              .accuracy();
+          table.add(row("+ test-time augmentation (10-crop)", tta, train, Double.NaN));
+          add(results, "+ test-time augmentation (10-crop)", tta, train);
+        }
       }
-      double test = r.path("test_accuracy").asDouble(), train = r.path("train_accuracy").asDouble();
-      table.add(row(row.name(), test, train, r.path("seconds_per_epoch").asDouble()));
-      ObjectNode o = results.addObject();
-      o.put("row", row.name());
-      o.put("test_accuracy", test);
-      o.put("train_accuracy", train);
-      o.put("gap", train - test);
-      if (r.has("test_accuracy_tta")) {
-        double tta = r.path("test_accuracy_tta").asDouble();
-        table.add(row("+ test-time augmentation (10-crop)", tta, train, Double.NaN));
-        ObjectNode t = results.addObject();
-        t.put("row", "+ test-time augmentation (10-crop)");
-        t.put("test_accuracy", tta);
-        t.put("train_accuracy", train);
-        t.put("gap", train - tta);
-      }
+    } finally {
+      spark.stop();
     }
     Path md = out.resolve("ablation.md");
     Files.write(md, table, StandardCharsets.UTF_8);
@@ -89,7 +109,15 @@ public final class Ablation {
     ObjectNode summary = json.createObjectNode();
     summary.set("rows", results);
     summary.put("table", md.toString());
-    System.out.println(summary);
+    return summary;
+  }
+
+  private static void add(ArrayNode results, String row, double test, double train) {
+    ObjectNode o = results.addObject();
+    o.put("row", row);
+    o.put("test_accuracy", test);
+    o.put("train_accuracy", train);
+    o.put("gap", train - test);
   }
 
   private static String row(String name, double test, double train, double seconds) {

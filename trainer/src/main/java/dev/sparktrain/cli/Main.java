@@ -8,7 +8,9 @@ import dev.sparktrain.data.DatasetFetcher;
 import dev.sparktrain.spark.Comparison;
 import dev.sparktrain.spark.ModelJobs;
 import dev.sparktrain.spark.Sessions;
-import dev.sparktrain.spark.SparkTrainer;
+import dev.sparktrain.spark.TrainJob;
+import dev.sparktrain.train.CallbackFailure;
+import dev.sparktrain.train.Hooks;
 import dev.sparktrain.train.Progress;
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -35,13 +37,19 @@ public final class Main {
 
   /** Runs a command and returns its exit code; the JSON result is the last line written to out. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
+    return run(args, out, err, Hooks.NONE);
+  }
+
+  /** As above, with callbacks and a partition hook added from code to every run the command trains. */
+  public static int run(String[] args, PrintStream out, PrintStream err, Hooks hooks) {
     try {
-      Map<String, Object> result = dispatch(args, err);
+      Map<String, Object> result = dispatch(args, err, hooks);
       out.println(JSON.writeValueAsString(result));
       return 0;
     } catch (Throwable t) {
       UserError user = UserError.find(t);
-      String message = user != null ? user.getMessage() : t.toString();
+      CallbackFailure callback = t instanceof CallbackFailure c ? c : null;
+      String message = user != null ? user.getMessage() : callback != null ? callback.getMessage() : t.toString();
       if (user == null) t.printStackTrace(err);
       err.println("error: " + message);
       try {
@@ -53,7 +61,7 @@ public final class Main {
     }
   }
 
-  private static Map<String, Object> dispatch(String[] args, PrintStream err) throws Exception {
+  private static Map<String, Object> dispatch(String[] args, PrintStream err, Hooks hooks) throws Exception {
     if (args.length < 2) throw new UserError(USAGE);
     String command = args[0];
     if (command.equals("fetch")) {
@@ -79,40 +87,17 @@ public final class Main {
     SparkSession spark = Sessions.create("sparktrain " + command + " " + args[1], sparkSettings);
     try {
       return switch (command) {
-        case "train" -> trainResult(new SparkTrainer(spark, cfg, progress).run());
+        case "train" -> TrainJob.run(spark, cfg, progress, hooks);
         case "evaluate" -> ModelJobs.evaluate(spark, cfg, progress);
         case "compare" -> Comparison.run(spark, cfg, extra -> {
           List<String> all = new java.util.ArrayList<>(overrides);
           all.addAll(extra);
           return TrainConfig.from(Settings.load(args[1], all));
-        }, progress);
+        }, progress, hooks);
         default -> ModelJobs.predict(spark, cfg, progress);
       };
     } finally {
       if (ownSession) spark.stop();
     }
-  }
-
-  private static Map<String, Object> trainResult(SparkTrainer.Result r) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("test_accuracy", r.testAccuracy());
-    if (!Double.isNaN(r.testAccuracyTta())) m.put("test_accuracy_tta", r.testAccuracyTta());
-    m.put("test_loss", r.testLoss());
-    m.put("train_accuracy", r.trainAccuracy());
-    m.put("validation_accuracy", r.validationAccuracy());
-    m.put("train_loss", r.trainLoss());
-    m.put("epochs", r.epochs());
-    m.put("seconds_per_epoch", r.secondsPerEpoch());
-    m.put("examples_per_second", r.examplesPerSecond());
-    m.put("train_examples", r.trainExamples());
-    m.put("validation_examples", r.validationExamples());
-    m.put("test_examples", r.testExamples());
-    m.put("parameters", r.parameters());
-    m.put("blas", r.blas());
-    m.put("failed_tasks", r.failedTasks());
-    m.put("engine", r.engine());
-    m.put("peak_rss_mib", dev.sparktrain.report.PeakMemory.mib());
-    m.put("model", r.model());
-    return m;
   }
 }

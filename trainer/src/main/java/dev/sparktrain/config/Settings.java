@@ -38,6 +38,14 @@ public final class Settings {
     return s;
   }
 
+  /** These settings with some values replaced or added (source "override"); nothing is marked used. */
+  public Settings withOverrides(Map<String, String> overrides) {
+    Settings s = new Settings();
+    s.entries.putAll(entries);
+    overrides.forEach((k, v) -> s.entries.put(k, new Entry(v, "override")));
+    return s;
+  }
+
   private void readFile(Path file) {
     List<String> lines;
     try {

@@ -1,5 +1,7 @@
 package dev.sparktrain.config;
 
+import static dev.sparktrain.config.SettingsTable.*;
+
 import dev.sparktrain.UserError;
 import dev.sparktrain.augment.AugmentPipeline;
 import dev.sparktrain.augment.TestTimeAugmentation;
@@ -9,36 +11,34 @@ import dev.sparktrain.nn.LayerSpec;
 import dev.sparktrain.optim.OptimizerSpec;
 import dev.sparktrain.optim.ReduceOnPlateau;
 import dev.sparktrain.optim.ScheduleSpec;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 
 /**
- * The resolved configuration of a job. Every default is applied here, in {@link #from} (the optimizer's and the
- * schedule's come from OptimizerSpec and ScheduleSpec.DEFAULT), and the shipped
- * {@code conf/} files spell each one out. Records validate in their constructors.
+ * The resolved configuration of a job: the values of a {@link SettingsTable} (which declares every setting and
+ * its default; the shipped {@code conf/} files spell each one out) grouped into records that validate in their
+ * constructors, including the rules that involve several settings.
  */
 public record TrainConfig(Data data, Model model, Training training, Optimizer optimizer, ScheduleSpec schedule,
                           Plateau plateau, Predict predict, Compare compare, Checkpoint checkpoint,
-                          Map<String, String> spark) {
+                          SettingValues values) {
 
-  /** Where the examples come from and how they are prepared. */
+  public TrainConfig {
+    Objects.requireNonNull(values, "values");
+  }
+
+  /** Where the examples come from and how they are prepared; splitSeed picks the validation examples. */
   public record Data(String format, String dataset, String train, String trainLabels, String test,
                      String testLabels, String featuresCol, String labelCol, int numClasses,
-                     double validationFraction, String standardize, int partitions, Shape shape,
+                     double validationFraction, long splitSeed, String standardize, int partitions, Shape shape,
                      AugmentPipeline augment) {
     public static final List<String> FORMATS = List.of("idx", "libsvm", "parquet", "csv");
     public static final List<String> STANDARDIZE = List.of("feature", "channel", "none");
 
     public Data {
-      standardize = switch (standardize.trim().toLowerCase(Locale.ROOT)) {
-        case "true", "feature" -> "feature";
-        case "false", "none" -> "none";
-        case "channel" -> "channel";
-        default -> throw new UserError("data.standardize = " + standardize
-            + ": choose feature (per input feature), channel (per image channel) or none");
-      };
+      standardize = standardization(standardize);
       format = format.toLowerCase(Locale.ROOT);
       if (!FORMATS.contains(format)) {
         throw new UserError("data.format = " + format + ": unknown format (known: " + String.join(", ", FORMATS) + ")");
@@ -49,6 +49,17 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
       if (format.equals("idx") && dataset.isEmpty() && (trainLabels.isEmpty() || (!test.isEmpty() && testLabels.isEmpty()))) {
         throw new UserError("data.train_labels / data.test_labels: IDX data needs a labels file beside each images file");
       }
+    }
+
+    /** What data.standardize = text means: feature, channel or none (true and false are feature and none). */
+    static String standardization(String text) {
+      return switch (text.trim().toLowerCase(Locale.ROOT)) {
+        case "true", "feature" -> "feature";
+        case "false", "none" -> "none";
+        case "channel" -> "channel";
+        default -> throw new UserError("data.standardize = " + text
+            + ": choose feature (per input feature), channel (per image channel) or none");
+      };
     }
   }
 
@@ -64,13 +75,12 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
     }
   }
 
-  /** The training loop. */
   /**
-   * The training loop. taskFailureFraction (tests only) makes that fraction of gradient tasks fail on their
-   * first attempt, to show that Spark's retries change nothing.
+   * The training loop. seed is train.seed; initSeed draws the initial parameters, and orderSeed the minibatch
+   * order, the augmentation and the dropout noise (each is seed unless set apart).
    */
-  public record Training(int epochs, int batchSize, long seed, int treeDepth, double taskFailureFraction,
-                         long nanAtStep, int heapLogEvery, String engine, String transport) {
+  public record Training(int epochs, int batchSize, long seed, long initSeed, long orderSeed, int treeDepth,
+                         int heapLogEvery, String engine, String transport) {
     /**
      * How parameters and gradients move: {@code barrier} (one barrier stage per epoch, steps exchanged with the
      * driver's step endpoint), {@code job} (one Spark job per step), {@code threads} (the one-process floor: the
@@ -156,179 +166,88 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
   /** Where {@code predict} writes its output, and the test-time augmentation of evaluate, predict and train's test. */
   public record Predict(String output, TestTimeAugmentation tta, int ttaPad) {}
 
+  /** The job's configuration from its raw settings, as the standard table declares them. */
   public static TrainConfig from(Settings s) {
-    Data data = new Data(
-        s.string("data.format", "idx"),
-        s.string("data.dataset", ""),
-        s.string("data.train", ""),
-        s.string("data.train_labels", ""),
-        s.string("data.test", ""),
-        s.string("data.test_labels", ""),
-        s.string("data.features_col", "features"),
-        s.string("data.label_col", "label"),
-        s.integer("data.num_classes", 10, 2),
-        s.number("data.validation_fraction", 0.1, x -> x >= 0 && x < 1, "in [0, 1)"),
-        s.withSources(() -> s.string("data.standardize", "feature")),
-        s.integer("data.partitions", 2, 1),
-        s.string("data.shape", "").isBlank() ? null : Shape.parse(s.string("data.shape", ""), s.where("data.shape")),
-        s.withSources(() -> AugmentPipeline.parse(s.string("data.augment", "none"), "data.augment")));
-    Model model = new Model(
-        s.string("model.layers", "dense(512), relu, dense(256), relu, dense(10)"),
-        Init.parse(s.string("model.init", "he"), s.where("model.init")),
-        s.string("model.path", "models/model.stm"),
-        s.number("model.stochastic_depth", 1.0, x -> x > 0 && x <= 1, "in (0, 1] (1 turns it off)"));
-    Training training = new Training(
-        s.integer("train.epochs", 10, 1),
-        s.integer("train.batch_size", 128, 1),
-        s.longValue("train.seed", 42),
-        s.integer("train.tree_depth", 2, 1),
-        s.number("faults.task_failure_fraction", 0, x -> x >= 0 && x <= 1, "in [0, 1]"),
-        s.longValue("faults.nan_at_step", -1),
-        s.integer("train.heap_log_every", 0, 0),
-        s.string("train.engine", "auto"),
-        s.string("train.transport", "auto"));
-    Checkpoint checkpoint = new Checkpoint(s.string("checkpoint.dir", ""), s.integer("checkpoint.every", 0, 0),
-        s.integer("checkpoint.keep", 2, 1), s.bool("checkpoint.resume", false));
-    Optimizer optimizer = optimizer(s);
-    ScheduleSpec schedule = schedule(s);
-    Plateau plateau = new Plateau(s.bool("plateau.enabled", false),
-        s.number("plateau.factor", 0.1, x -> true, ""), s.integer("plateau.patience", 10, Integer.MIN_VALUE),
-        s.number("plateau.threshold", 1e-4, x -> true, ""), s.integer("plateau.cooldown", 0, Integer.MIN_VALUE),
-        s.number("plateau.min_lr", 0, x -> true, ""));
-    if (plateau.enabled() || s.has("plateau.factor")) plateau.start(optimizer.learningRate());  // validates
-    Predict predict = new Predict(s.string("predict.output", "predictions.csv"),
-        s.withSources(() -> TestTimeAugmentation.parse(s.string("predict.tta", "none"), "predict.tta")),
-        s.integer("predict.tta_pad", 2, 0));
-    Compare compare = new Compare(list(s.string("compare.runs", "sgd, momentum, nesterov, adagrad, rmsprop, adam")),
-        list(s.string("compare.learning_rates", "")).stream().map(v -> parseDouble(v, "compare.learning_rates")).toList(),
-        s.string("compare.output", "runs/compare"), s.integer("compare.concurrency", 2, 1));
-    Map<String, String> spark = s.withPrefix("spark.");
-    s.checkAllUsed();
-    return new TrainConfig(data, model, training, optimizer, schedule, plateau, predict, compare, checkpoint, spark);
+    return from(s, SettingsTable.STANDARD);
   }
 
-  private static Optimizer optimizer(Settings s) {
-    String name = s.string("optimizer.name", "momentum").trim().toLowerCase(Locale.ROOT);
-    double lr = s.number("optimizer.learning_rate", 0.01, x -> x > 0 && Double.isFinite(x), "a positive number");
-    double momentum = s.number("optimizer.momentum", OptimizerSpec.MOMENTUM, x -> true, "");
-    double beta1 = s.number("optimizer.beta1", OptimizerSpec.BETA1, x -> true, "");
-    double beta2 = s.number("optimizer.beta2", OptimizerSpec.BETA2, x -> true, "");
-    double eps = s.number("optimizer.eps", OptimizerSpec.EPS, x -> true, "");
-    double decay = s.number("optimizer.decay", OptimizerSpec.DECAY, x -> true, "");
-    double weightDecay = s.number("optimizer.weight_decay", name.equals("adamw") ? OptimizerSpec.ADAMW_WEIGHT_DECAY : 0,
-        x -> true, "");
-    Lbfgs lbfgs = new Lbfgs(s.integer("lbfgs.max_iterations", 100, 1), s.integer("lbfgs.memory", 10, 1),
-        s.number("lbfgs.tolerance", 1e-6, x -> x > 0, "a positive number"));
-    OptimizerSpec spec = name.equals(Optimizer.LBFGS) ? null : s.withSources(() ->
-        new OptimizerSpec(name, momentum, beta1, beta2, eps, decay, weightDecay));
+  /** The job's configuration from its raw settings, as table declares them (the standard ones, maybe more). */
+  public static TrainConfig from(Settings s, SettingsTable table) {
+    SettingValues v = table.read(s);
+    Data data = new Data(v.get(DATA_FORMAT), v.get(DATA_DATASET), v.get(DATA_TRAIN), v.get(DATA_TRAIN_LABELS),
+        v.get(DATA_TEST), v.get(DATA_TEST_LABELS), v.get(DATA_FEATURES_COL), v.get(DATA_LABEL_COL),
+        v.get(DATA_NUM_CLASSES), v.get(DATA_VALIDATION_FRACTION), v.get(DATA_SPLIT_SEED), v.get(DATA_STANDARDIZE),
+        v.get(DATA_PARTITIONS), v.get(DATA_SHAPE), v.get(DATA_AUGMENT));
+    Model model = new Model(v.get(MODEL_LAYERS), v.get(MODEL_INIT), v.get(MODEL_PATH), v.get(MODEL_STOCHASTIC_DEPTH));
+    Training training = new Training(v.get(TRAIN_EPOCHS), v.get(TRAIN_BATCH_SIZE), v.get(TRAIN_SEED),
+        v.get(TRAIN_INIT_SEED), v.get(TRAIN_ORDER_SEED), v.get(TRAIN_TREE_DEPTH), v.get(TRAIN_HEAP_LOG_EVERY),
+        v.get(TRAIN_ENGINE), v.get(TRAIN_TRANSPORT));
+    Checkpoint checkpoint = new Checkpoint(v.get(CHECKPOINT_DIR), v.get(CHECKPOINT_EVERY), v.get(CHECKPOINT_KEEP),
+        v.get(CHECKPOINT_RESUME));
+    Optimizer optimizer = optimizer(s, v);
+    ScheduleSpec schedule = schedule(s, v);
+    Plateau plateau = new Plateau(v.get(PLATEAU_ENABLED), v.get(PLATEAU_FACTOR), v.get(PLATEAU_PATIENCE),
+        v.get(PLATEAU_THRESHOLD), v.get(PLATEAU_COOLDOWN), v.get(PLATEAU_MIN_LR));
+    if (plateau.enabled() || s.has(PLATEAU_FACTOR.key())) plateau.start(optimizer.learningRate());  // validates
+    Predict predict = new Predict(v.get(PREDICT_OUTPUT), v.get(PREDICT_TTA), v.get(PREDICT_TTA_PAD));
+    Compare compare = new Compare(v.get(COMPARE_RUNS), v.get(COMPARE_LEARNING_RATES), v.get(COMPARE_OUTPUT),
+        v.get(COMPARE_CONCURRENCY));
+    return new TrainConfig(data, model, training, optimizer, schedule, plateau, predict, compare, checkpoint, v);
+  }
+
+  private static Optimizer optimizer(Settings s, SettingValues v) {
+    String name = v.get(OPTIMIZER_NAME);
+    double weightDecay = v.get(OPTIMIZER_WEIGHT_DECAY);
+    OptimizerSpec spec = name.equals(Optimizer.LBFGS) ? null : s.withSources(() -> new OptimizerSpec(name,
+        v.get(OPTIMIZER_MOMENTUM), v.get(OPTIMIZER_BETA1), v.get(OPTIMIZER_BETA2), v.get(OPTIMIZER_EPS),
+        v.get(OPTIMIZER_DECAY), weightDecay));
     if (spec == null && weightDecay != 0) {
-      throw new UserError(s.where("optimizer.weight_decay") + " = " + weightDecay + ": lbfgs takes no weight decay here");
+      throw new UserError(s.where(OPTIMIZER_WEIGHT_DECAY.key()) + " = " + weightDecay
+          + ": lbfgs takes no weight decay here");
     }
-    return new Optimizer(name, lr, spec, s.bool("optimizer.decay_biases", false),
-        s.number("optimizer.clip_norm", 0, x -> x >= 0 && Double.isFinite(x), "≥ 0 (0 turns clipping off)"), lbfgs);
+    Lbfgs lbfgs = new Lbfgs(v.get(LBFGS_MAX_ITERATIONS), v.get(LBFGS_MEMORY), v.get(LBFGS_TOLERANCE));
+    return new Optimizer(name, v.get(OPTIMIZER_LEARNING_RATE), spec, v.get(OPTIMIZER_DECAY_BIASES),
+        v.get(OPTIMIZER_CLIP_NORM), lbfgs);
   }
 
-  /** The {@code schedule.*} settings, with ScheduleSpec.DEFAULT for those absent. */
+  /** The {@code schedule.*} settings alone, with ScheduleSpec.DEFAULT for those absent; other keys are ignored. */
   public static ScheduleSpec schedule(Settings s) {
-    ScheduleSpec d = ScheduleSpec.DEFAULT;
-    String name = s.string("schedule.name", d.name());
-    long stepSize = s.longValue("schedule.step_size", d.stepSize());
-    double gamma = s.number("schedule.gamma", d.gamma(), x -> true, "");
-    List<Long> milestones = new java.util.ArrayList<>();
-    for (String v : list(s.string("schedule.milestones", ""))) {
-      try {
-        milestones.add(Long.parseLong(v));
-      } catch (NumberFormatException e) {
-        throw new UserError(s.where("schedule.milestones") + " = " + s.string("schedule.milestones", "")
-            + ": not a list of integers");
-      }
-    }
-    double decay = s.number("schedule.decay", d.decay(), x -> true, "");
-    long period = s.longValue("schedule.period", d.period());
-    long periodMult = s.longValue("schedule.period_mult", d.periodMult());
-    double minLr = s.number("schedule.min_lr", d.minLr(), x -> true, "");
-    long warmupSteps = s.longValue("schedule.warmup_steps", d.warmupSteps());
-    double warmupStartLr = s.number("schedule.warmup_start_lr", d.warmupStartLr(), x -> true, "");
-    long totalSteps = s.longValue("schedule.total_steps", d.totalSteps());
-    return s.withSources(() -> new ScheduleSpec(name, stepSize, gamma, milestones, decay, period, periodMult, minLr,
-        warmupSteps, warmupStartLr, totalSteps));
+    return schedule(s, SettingsTable.STANDARD.readGroup(s, "schedule."));
   }
 
-  private static List<String> list(String csv) {
-    return java.util.Arrays.stream(csv.split(",")).map(String::trim).filter(v -> !v.isEmpty()).toList();
+  private static ScheduleSpec schedule(Settings s, SettingValues v) {
+    return s.withSources(() -> new ScheduleSpec(v.get(SCHEDULE_NAME), v.get(SCHEDULE_STEP_SIZE), v.get(SCHEDULE_GAMMA),
+        v.get(SCHEDULE_MILESTONES), v.get(SCHEDULE_DECAY), v.get(SCHEDULE_PERIOD), v.get(SCHEDULE_PERIOD_MULT),
+        v.get(SCHEDULE_MIN_LR), v.get(SCHEDULE_WARMUP_STEPS), v.get(SCHEDULE_WARMUP_START_LR),
+        v.get(SCHEDULE_TOTAL_STEPS)));
   }
 
-  private static double parseDouble(String v, String key) {
-    try {
-      return Double.parseDouble(v);
-    } catch (NumberFormatException e) {
-      throw new UserError(key + ": '" + v + "' is not a number");
-    }
+  /** The {@code spark.*} settings, passed on to the Spark session as given. */
+  public Map<String, String> spark() {
+    return values.passThrough();
   }
 
-  /** Every setting with its resolved value, in a stable order, as saved in model headers. */
+  /** The value of any setting of this config's table, including one a caller added with SettingsTable.with. */
+  public <T> T get(Setting<T> setting) {
+    return values.get(setting);
+  }
+
+  /**
+   * This config with some settings changed, read again from the original settings plus the overrides through the
+   * same table: every value is validated again, and derived defaults follow (a new train.seed moves the seeds
+   * that were not set on their own).
+   */
+  public TrainConfig with(Map<String, String> overrides) {
+    return from(values.settings().withOverrides(overrides), table());
+  }
+
+  /** The table this config was read with. */
+  public SettingsTable table() {
+    return values.table();
+  }
+
+  /** Every setting with its resolved value, in table order, then {@code spark.*}, as saved in model headers. */
   public Map<String, String> resolved() {
-    Map<String, String> m = new LinkedHashMap<>();
-    m.put("data.format", data.format());
-    m.put("data.dataset", data.dataset());
-    m.put("data.train", data.train());
-    m.put("data.train_labels", data.trainLabels());
-    m.put("data.test", data.test());
-    m.put("data.test_labels", data.testLabels());
-    m.put("data.features_col", data.featuresCol());
-    m.put("data.label_col", data.labelCol());
-    m.put("data.num_classes", Integer.toString(data.numClasses()));
-    m.put("data.validation_fraction", Double.toString(data.validationFraction()));
-    m.put("data.standardize", data.standardize());
-    m.put("data.partitions", Integer.toString(data.partitions()));
-    m.put("data.shape", data.shape() == null ? "" : data.shape().toString());
-    m.put("data.augment", data.augment().toString());
-    m.put("model.layers", model.layers());
-    m.put("model.init", model.init().name().toLowerCase(Locale.ROOT));
-    m.put("model.path", model.path());
-    m.put("model.stochastic_depth", Double.toString(model.stochasticDepth()));
-    m.put("train.epochs", Integer.toString(training.epochs()));
-    m.put("train.batch_size", Integer.toString(training.batchSize()));
-    m.put("train.seed", Long.toString(training.seed()));
-    m.put("train.tree_depth", Integer.toString(training.treeDepth()));
-    m.put("faults.task_failure_fraction", Double.toString(training.taskFailureFraction()));
-    m.put("faults.nan_at_step", Long.toString(training.nanAtStep()));
-    m.put("train.heap_log_every", Integer.toString(training.heapLogEvery()));
-    m.put("train.engine", training.engine());
-    m.put("train.transport", training.transport());
-    m.put("checkpoint.dir", checkpoint.dir());
-    m.put("checkpoint.every", Integer.toString(checkpoint.every()));
-    m.put("checkpoint.keep", Integer.toString(checkpoint.keep()));
-    m.put("checkpoint.resume", Boolean.toString(checkpoint.resume()));
-    m.put("optimizer.name", optimizer.name());
-    m.put("optimizer.learning_rate", Double.toString(optimizer.learningRate()));
-    OptimizerSpec o = optimizer.spec() != null ? optimizer.spec() : OptimizerSpec.defaults("sgd");
-    m.put("optimizer.momentum", Double.toString(o.momentum()));
-    m.put("optimizer.beta1", Double.toString(o.beta1()));
-    m.put("optimizer.beta2", Double.toString(o.beta2()));
-    m.put("optimizer.eps", Double.toString(o.eps()));
-    m.put("optimizer.decay", Double.toString(o.decay()));
-    m.put("optimizer.weight_decay", Double.toString(o.weightDecay()));
-    m.put("optimizer.decay_biases", Boolean.toString(optimizer.decayBiases()));
-    m.put("optimizer.clip_norm", Double.toString(optimizer.clipNorm()));
-    m.put("lbfgs.max_iterations", Integer.toString(optimizer.lbfgs().maxIterations()));
-    m.put("lbfgs.memory", Integer.toString(optimizer.lbfgs().memory()));
-    m.put("lbfgs.tolerance", Double.toString(optimizer.lbfgs().tolerance()));
-    m.putAll(schedule.toSettings());
-    m.put("plateau.enabled", Boolean.toString(plateau.enabled()));
-    m.put("plateau.factor", Double.toString(plateau.factor()));
-    m.put("plateau.patience", Integer.toString(plateau.patience()));
-    m.put("plateau.threshold", Double.toString(plateau.threshold()));
-    m.put("plateau.cooldown", Integer.toString(plateau.cooldown()));
-    m.put("plateau.min_lr", Double.toString(plateau.minLr()));
-    m.put("predict.output", predict.output());
-    m.put("predict.tta", predict.tta().name().toLowerCase(Locale.ROOT));
-    m.put("predict.tta_pad", Integer.toString(predict.ttaPad()));
-    m.put("compare.runs", String.join(", ", compare.runs()));
-    m.put("compare.learning_rates", String.join(", ", compare.learningRates().stream().map(String::valueOf).toList()));
-    m.put("compare.output", compare.output());
-    m.put("compare.concurrency", Integer.toString(compare.concurrency()));
-    m.putAll(spark);
-    return m;
+    return values.table().format(values);
   }
 }

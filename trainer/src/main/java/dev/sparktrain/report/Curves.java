@@ -1,14 +1,15 @@
 package dev.sparktrain.report;
 
-import dev.sparktrain.train.TrainingLog;
+import dev.sparktrain.train.Callback;
+import dev.sparktrain.train.LoopControl;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The curves of one run, collected in memory as a {@link TrainingLog}: the training loss of every iteration and
- * the validation metrics of every epoch. Thread-safe, so concurrent runs each fill their own.
+ * The curves of one run, collected in memory by a callback: the training loss of every iteration and the
+ * validation metrics of every epoch (epochs 1-based). Thread-safe, so concurrent runs each fill their own.
  */
-public final class Curves implements TrainingLog {
+public final class Curves implements Callback {
   /** One optimizer step. */
   public record Point(int epoch, int iteration, long step, double loss, double lr) {}
 
@@ -28,14 +29,17 @@ public final class Curves implements TrainingLog {
   }
 
   @Override
-  public synchronized void iteration(int epoch, int t, long step, double loss, double lr) {
-    iterations.add(new Point(epoch, t, step, loss, lr));
+  public synchronized void onStepEnd(StepEnd e, LoopControl loop) {
+    iterations.add(new Point(e.epoch() + 1, e.iteration(), e.step(), e.loss(), e.lr()));
   }
 
   @Override
-  public synchronized void epoch(int epoch, double trainLoss, double valLoss, double valAccuracy, double lr, double seconds) {
-    epochs.add(new EpochPoint(epoch, trainLoss, valLoss, valAccuracy, lr, seconds));
+  public synchronized void onEpochEnd(EpochEnd e, LoopControl loop) {
+    var v = e.validation();
+    epochs.add(new EpochPoint(e.epoch() + 1, e.trainLoss(), v == null ? Double.NaN : v.loss(),
+        v == null ? Double.NaN : v.accuracy(), e.lr(), e.seconds()));
   }
+
 
   public String name() { return name; }
 

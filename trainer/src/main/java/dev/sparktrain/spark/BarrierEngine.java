@@ -3,6 +3,7 @@ package dev.sparktrain.spark;
 import dev.sparktrain.UserError;
 import dev.sparktrain.data.DataBlock;
 import dev.sparktrain.train.GradientSum;
+import dev.sparktrain.train.StepEngine;
 import dev.sparktrain.transport.Frames;
 import dev.sparktrain.transport.StepClient;
 import dev.sparktrain.transport.StepServer;
@@ -30,7 +31,7 @@ import scala.collection.Iterator;
  */
 final class BarrierEngine implements StepEngine {
   private final JavaSparkContext sc;
-  private final PreparedData data;
+  private final org.apache.spark.api.java.JavaRDD<dev.sparktrain.data.DataBlock> train;
   private final PartitionStep step;
   private final String label;
   private final StepServer server;
@@ -44,14 +45,14 @@ final class BarrierEngine implements StepEngine {
   private final boolean tcpOnly;
 
   /** tcpOnly: tasks in the driver's JVM use TCP too (train.transport = tcp), to measure the transport. */
-  BarrierEngine(JavaSparkContext sc, PreparedData data, PartitionStep step, int paramCount, int statsCount, String label,
+  BarrierEngine(JavaSparkContext sc, org.apache.spark.api.java.JavaRDD<dev.sparktrain.data.DataBlock> train, PartitionStep step, int paramCount, int statsCount, String label,
                 boolean tcpOnly) {
     this.sc = sc;
     this.tcpOnly = tcpOnly;
-    this.data = data;
+    this.train = train;
     this.step = step;
     this.label = label;
-    int partitions = data.train().getNumPartitions();
+    int partitions = train.getNumPartitions();
     var conf = sc.getConf();
     this.host = conf.get("spark.driver.host", "127.0.0.1");
     try {
@@ -85,7 +86,7 @@ final class BarrierEngine implements StepEngine {
         sc.setJobGroup(group, description, true);
         // Spark relaunches a failed barrier stage only when it is a shuffle-map stage (a failed barrier result
         // stage aborts the job), so the tasks' empty output goes through a one-partition shuffle.
-        org.apache.spark.rdd.RDD<Object> stage = data.train().rdd().barrier()
+        org.apache.spark.rdd.RDD<Object> stage = train.rdd().barrier()
             .mapPartitions(task, false, scala.reflect.ClassTag$.MODULE$.apply(Object.class));
         org.apache.spark.api.java.JavaRDD.fromRDD(stage, scala.reflect.ClassTag$.MODULE$.apply(Object.class))
             .mapToPair(x -> new scala.Tuple2<>(0, 1)).reduceByKey(Integer::sum, 1).count();

@@ -6,6 +6,7 @@ import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.report.CurvePlot;
 import dev.sparktrain.report.Curves;
 import dev.sparktrain.train.MinibatchPlan;
+import dev.sparktrain.train.Hooks;
 import dev.sparktrain.train.Progress;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -38,7 +39,7 @@ public final class Comparison {
    * optimizer.name and optimizer.learning_rate.
    */
   public static Map<String, Object> run(SparkSession spark, TrainConfig cfg, Function<List<String>, TrainConfig> configFor,
-                                        Progress progress) {
+                                        Progress progress, Hooks hooks) {
     List<String> names = cfg.compare().runs();
     if (names.isEmpty()) throw new UserError("compare.runs: no runs");
     List<TrainConfig> runs = new ArrayList<>();
@@ -49,27 +50,25 @@ public final class Comparison {
       if (run.optimizer().isLbfgs()) throw new UserError("compare.runs: lbfgs is full-batch; compare minibatch optimizers");
       runs.add(run);
     }
-    Sources sources = Sources.resolve(cfg.data(), progress);
-    Examples examples = new DataLoader(spark, cfg.data().numClasses(), cfg.data().partitions()).load(sources.train());
-    ModelSpec spec = SparkTrainer.modelSpec(cfg, examples);
-    PreparedData data = PreparedData.prepare(examples, cfg.training().seed(), cfg.data().validationFraction(),
-        cfg.data().standardize(), spec.inputShape().c());
-    int iterations = new MinibatchPlan(cfg.training().seed(), data.trainCount(), cfg.training().batchSize()).iterationsPerEpoch();
-    progress.info(String.format("compare: %d runs of %s on %,d examples, %d at a time", runs.size(),
-        spec.layersText(), data.trainCount(), cfg.compare().concurrency()));
-
+    int concurrency = Math.min(cfg.compare().concurrency(), runs.size());
     List<Curves> curves = new ArrayList<>();
-    ExecutorService pool = Executors.newFixedThreadPool(cfg.compare().concurrency());
-    try {
+    ExecutorService pool = Executors.newFixedThreadPool(concurrency);
+    ModelSpec spec;
+    try (TrainingData data = TrainingData.load(spark, cfg.data(), progress)) {
+      spec = Trainer.modelSpec(cfg, data);
+      int iterations = new MinibatchPlan(cfg.training().orderSeed(), data.trainCount(), cfg.training().batchSize())
+          .iterationsPerEpoch();
+      progress.info(String.format("compare: %d runs of %s on %,d examples, %d at a time", runs.size(),
+          spec.layersText(), data.trainCount(), concurrency));
+      Trainer trainer = new Trainer(spark);
       List<Future<?>> done = new ArrayList<>();
       for (TrainConfig run : runs) {
         String name = runName(run, runs);
         Curves c = new Curves(name, run.optimizer().name(), iterations);
         curves.add(c);
-        done.add(pool.submit(() -> {
-          new SparkTrainer(spark, run, progress.forRun(name), c, name).fit(spec, data);
-          return null;
-        }));
+        FitOptions options = FitOptions.from(run).withName(name).withProgress(progress.forRun(name))
+            .withConcurrentRuns(concurrency).withCallbacks(c).withHooks(hooks);
+        done.add(pool.submit(() -> trainer.fit(data, options)));
       }
       for (Future<?> f : done) f.get();
     } catch (InterruptedException e) {
@@ -80,7 +79,6 @@ public final class Comparison {
       throw new IllegalStateException(e.getCause());
     } finally {
       pool.shutdownNow();
-      data.release();
     }
 
     String dir = cfg.compare().output();

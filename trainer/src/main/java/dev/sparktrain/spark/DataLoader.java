@@ -106,15 +106,24 @@ final class DataLoader {
     Dataset<Row> df = src.format().equals("csv")
         ? spark.read().option("header", "true").option("inferSchema", "true").csv(path)
         : spark.read().format(src.format()).load(path);
-    String label = src.labelCol();
+    return dataFrame(df, path, src.featuresCol(), src.labelCol(), src.format().equals("csv"));
+  }
+
+  /**
+   * The examples of a DataFrame: a vector or numeric-array features column and a numeric label column, in row
+   * order; name stands for the frame in error messages. Without the features column, a CSV's other numeric
+   * columns (allColumns) are the features.
+   */
+  Examples dataFrame(Dataset<Row> df, String name, String featuresCol, String label, boolean allColumns) {
+    String path = name;
     if (!Arrays.asList(df.columns()).contains(label)) {
       throw new UserError(path + ": no label column '" + label + "' (data.label_col; columns: "
           + String.join(", ", df.columns()) + ")");
     }
     Column features;
-    if (Arrays.asList(df.columns()).contains(src.featuresCol())) {
-      features = df.col(src.featuresCol());
-    } else if (src.format().equals("csv")) {
+    if (Arrays.asList(df.columns()).contains(featuresCol)) {
+      features = df.col(featuresCol);
+    } else if (allColumns) {
       List<Column> cols = new ArrayList<>();
       for (StructField f : df.schema().fields()) {
         if (f.name().equals(label)) continue;
@@ -125,12 +134,12 @@ final class DataLoader {
       }
       features = functions.array(cols.toArray(new Column[0]));
     } else {
-      throw new UserError(path + ": no features column '" + src.featuresCol() + "' (data.features_col)");
+      throw new UserError(path + ": no features column '" + featuresCol + "' (data.features_col)");
     }
     Dataset<Row> sel = df.select(features.as("f"), df.col(label).cast("double").as("y"));
     DataType ft = sel.schema().fields()[0].dataType();
     if (!(ft instanceof ArrayType) && !ft.typeName().equals("vector")) {
-      throw new UserError(path + ": features column '" + src.featuresCol() + "' is " + ft.simpleString()
+      throw new UserError(path + ": features column '" + featuresCol + "' is " + ft.simpleString()
           + ", expected a vector or an array of numbers");
     }
     int nc = numClasses;

@@ -5,6 +5,7 @@ import dev.sparktrain.augment.TestTimeAugmentation;
 import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.train.GradientSum;
 import dev.sparktrain.train.GradientTask;
+import dev.sparktrain.train.Metrics;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -12,9 +13,6 @@ import org.apache.spark.broadcast.Broadcast;
 /** Loss and accuracy of a model over cached blocks, as one Spark job; partials are summed in partition order. */
 final class DistributedEvaluation {
   private DistributedEvaluation() {}
-
-  /** Accuracy, mean loss and example count. */
-  record Metrics(double accuracy, double loss, long count) {}
 
   static Metrics run(JavaRDD<DataBlock> blocks, ModelSpec spec, float[] params, String description) {
     return run(blocks, spec, params, TestTimeAugmentation.NONE, 0, description);
@@ -34,7 +32,7 @@ final class DistributedEvaluation {
         count += n.count();
         correct += n.correct();
       }
-      return new Metrics(count == 0 ? Double.NaN : (double) correct / count, count == 0 ? Double.NaN : loss / count, count);
+      return Metrics.of(loss, correct, count);
     } finally {
       bc.destroy();
     }

@@ -3,5 +3,8 @@ package dev.sparktrain.spark;
 import dev.sparktrain.data.DataBlock;
 import org.apache.spark.api.java.JavaRDD;
 
-/** Examples loaded onto the executors: one dense block per partition, its feature dimension, and where it came from. */
-record Examples(JavaRDD<DataBlock> blocks, int dim, String source) {}
+/**
+ * Labelled examples on the executors, as loaded (not standardized): one dense block per partition, the feature
+ * dimension, and where they came from (for messages). What {@link TrainedModel#evaluate} and predict take.
+ */
+public record Examples(JavaRDD<DataBlock> blocks, int dim, String source) {}

@@ -1,19 +1,20 @@
 package dev.sparktrain.spark;
 
 import dev.sparktrain.train.GradientSum;
+import dev.sparktrain.train.StepEngine;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /** train.engine = job: one Spark job per step (broadcast, treeAggregate, destroy the broadcast). */
 final class JobEngine implements StepEngine {
   private final JavaSparkContext sc;
-  private final PreparedData data;
+  private final org.apache.spark.api.java.JavaRDD<dev.sparktrain.data.DataBlock> train;
   private final PartitionStep step;
   private final int treeDepth;
   private final String label;
 
-  JobEngine(JavaSparkContext sc, PreparedData data, PartitionStep step, int treeDepth, String label) {
+  JobEngine(JavaSparkContext sc, org.apache.spark.api.java.JavaRDD<dev.sparktrain.data.DataBlock> train, PartitionStep step, int treeDepth, String label) {
     this.sc = sc;
-    this.data = data;
+    this.train = train;
     this.step = step;
     this.treeDepth = treeDepth;
     this.label = label;
@@ -24,6 +25,6 @@ final class JobEngine implements StepEngine {
     sc.setJobDescription(String.format("%sepoch %d · iteration %d/%d", label, epoch + 1, t + 1,
         step.plan().iterationsPerEpoch()));
     PartitionStep s = step;
-    return DistributedSum.run(data.train(), params, treeDepth, (p, bcParams, block) -> s.compute(p, bcParams, block, epoch, t));
+    return DistributedSum.run(train, params, treeDepth, (p, bcParams, block) -> s.compute(p, bcParams, block, epoch, t));
   }
 }

@@ -2,6 +2,7 @@ package dev.sparktrain.spark;
 
 import dev.sparktrain.data.DataBlock;
 import dev.sparktrain.train.GradientSum;
+import dev.sparktrain.train.StepEngine;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -20,11 +21,11 @@ final class ThreadsEngine implements StepEngine {
   private final ExecutorService[] threads;
 
   /** Collects the partitions now, before any epoch's clock starts. */
-  ThreadsEngine(PreparedData data, PartitionStep step, String label) {
+  ThreadsEngine(org.apache.spark.api.java.JavaRDD<dev.sparktrain.data.DataBlock> train, PartitionStep step, String label) {
     this.step = step;
-    org.apache.spark.api.java.JavaSparkContext.fromSparkContext(data.train().context())
+    org.apache.spark.api.java.JavaSparkContext.fromSparkContext(train.context())
         .setJobDescription(label + "threads engine · collect the training partitions to the driver");
-    blocks = data.train().collect();
+    blocks = train.collect();
     threads = new ExecutorService[blocks.size()];
     for (int p = 0; p < threads.length; p++) {
       String name = "sparktrain-threads-engine-" + p;

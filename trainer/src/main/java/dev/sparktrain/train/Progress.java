@@ -24,6 +24,11 @@ public final class Progress {
     this.prefix = prefix;
   }
 
+  /** Progress that goes nowhere: the default of a library call that does not ask for any. */
+  public static Progress quiet() {
+    return new Progress(new PrintStream(java.io.OutputStream.nullOutputStream()), false);
+  }
+
   /** Lines prefixed with a run's name and no bar, for runs that share the console (compare). */
   public Progress forRun(String name) {
     return new Progress(err, false, prefix + name + ": ");

@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparktrain.io.CheckpointStore;
 import dev.sparktrain.io.SavedModel;
 import dev.sparktrain.testing.CliRun;
+import dev.sparktrain.testing.InjectedFault;
+import dev.sparktrain.train.Hooks;
 import dev.sparktrain.testing.SyntheticImages;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -86,7 +88,7 @@ class CheckpointResumeTest {
     Path data = data();
     Path checkpoints = dir.resolve("ck-nan");
     Path c = conf(data, "nan", checkpoints);
-    CliRun.Result r = CliRun.inProcess("train", c.toString(), "faults.nan_at_step=25");
+    CliRun.Result r = CliRun.inProcess(Hooks.of(InjectedFault.nanAtStep(25)), "train", c.toString());
     assertEquals(2, r.exitCode(), r.toString());
     assertEquals(1, r.errorLines().size(), r.toString());
     String line = r.errorLines().get(0);
@@ -104,7 +106,7 @@ class CheckpointResumeTest {
     Path data = data();
     Path checkpoints = dir.resolve("ck-corrupt");
     Path c = conf(data, "corrupt", checkpoints);
-    assertEquals(2, CliRun.inProcess("train", c.toString(), "faults.nan_at_step=35").exitCode());
+    assertEquals(2, CliRun.inProcess(Hooks.of(InjectedFault.nanAtStep(35)), "train", c.toString()).exitCode());
     assertEquals(List.of(20L, 30L), stepsIn(checkpoints));
     Path newest = checkpoints.resolve(String.format("ckpt-%012d.stc", 30));
     byte[] bytes = Files.readAllBytes(newest);

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sparktrain.io.SavedModel;
 import dev.sparktrain.testing.CliRun;
+import dev.sparktrain.testing.InjectedFault;
+import dev.sparktrain.train.Hooks;
 import dev.sparktrain.testing.SyntheticImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,9 +41,8 @@ class TaskRetryDeterminismTest {
       s.put("model.layers", "dense(16), relu, dense(4)");
       s.put("train.epochs", "2");
       s.put("spark.master", "local[2,4]");  // up to 4 attempts per task
-      s.put("faults.task_failure_fraction", Double.toString(faults[run]));
       s.put("train.engine", engines[run]);
-      CliRun.Result r = CliRun.inProcess("train", SmallJobConf.write(dir.resolve("run" + run + ".conf"), s).toString());
+      CliRun.Result r = CliRun.inProcess(Hooks.of(InjectedFault.failingTasks(faults[run], 42)), "train", SmallJobConf.write(dir.resolve("run" + run + ".conf"), s).toString());
       assertEquals(0, r.exitCode(), r.toString());
       long failed = r.json().path("failed_tasks").asLong(-1);
       if (faults[run] == 0) assertEquals(0, failed, "no failures without injection: " + r.json());

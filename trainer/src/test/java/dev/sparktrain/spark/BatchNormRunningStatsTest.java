@@ -48,12 +48,9 @@ class BatchNormRunningStatsTest {
         Map.entry("model.path", dir.resolve("m.stm").toString()),
         Map.entry("train.batch_size", "96"), Map.entry("train.epochs", "1"),
         Map.entry("optimizer.name", "sgd"), Map.entry("optimizer.learning_rate", Double.toString(lr)))));
-    DataLoader loader = new DataLoader(spark, 4, 2);
-    Examples examples = loader.load(new DataLoader.Source("idx", cfg.data().train(), cfg.data().trainLabels(), "", ""));
-    ModelSpec spec = SparkTrainer.modelSpec(cfg, examples);
-    PreparedData data = PreparedData.prepare(examples, 42, 0.1, "channel", 1);
-    SparkTrainer trainer = new SparkTrainer(spark, cfg, new Progress(new PrintStream(PrintStream.nullOutputStream()), false));
-    float[] distributed = trainer.fit(spec, data).params();
+    TrainingData data = TrainingData.load(spark, cfg.data(), Progress.quiet());
+    ModelSpec spec = Trainer.modelSpec(cfg, data);
+    float[] distributed = new Trainer(spark).fit(data, FitOptions.from(cfg)).params();
 
     // the reference: one process, the same global minibatches, plain SGD
     List<DataBlock> blocks = data.train().collect();
@@ -115,6 +112,6 @@ class BatchNormRunningStatsTest {
       if (state[i]) continue;
       assertEquals(params[i], distributed[i], 1e-4 * (1 + Math.abs(params[i])), "parameter " + i);
     }
-    data.release();
+    data.close();
   }
 }

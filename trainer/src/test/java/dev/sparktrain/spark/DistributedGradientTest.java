@@ -20,6 +20,9 @@ import dev.sparktrain.testing.SparkFixture;
 import dev.sparktrain.testing.SyntheticImages;
 import dev.sparktrain.testing.Tolerance;
 import dev.sparktrain.train.GradientSum;
+import dev.sparktrain.train.PartitionHook;
+import dev.sparktrain.train.StepEngine;
+import org.apache.spark.api.java.JavaSparkContext;
 import dev.sparktrain.train.MinibatchPlan;
 import dev.sparktrain.train.Progress;
 import java.io.PrintStream;
@@ -68,14 +71,13 @@ class DistributedGradientTest {
         "data.train_labels", dir.resolve("train-labels.gz").toString(),
         "data.num_classes", "4", "data.partitions", "2",
         "model.layers", "dense(16), relu, dense(4)", "train.batch_size", "96")));
-    DataLoader loader = new DataLoader(spark, 4, 2);
-    Examples examples = loader.load(new DataLoader.Source("idx", cfg.data().train(), cfg.data().trainLabels(), "", ""));
-    PreparedData data = PreparedData.prepare(examples, 42, 0.1, "feature", 1);
+    TrainingData data = TrainingData.load(spark, cfg.data(), Progress.quiet());
     assertEquals(2, data.offsets().length);
     ModelSpec spec = ModelSpec.parse(shape, layers, 4, Init.HE, 1.0);
     float[] params = new Network(spec, BlasGemm.INSTANCE).initParams(5);
     MinibatchPlan plan = new MinibatchPlan(42, data.trainCount(), 96);
-    SparkTrainer trainer = new SparkTrainer(spark, cfg, new Progress(new PrintStream(PrintStream.nullOutputStream()), false));
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    PartitionStep partitionStep = new PartitionStep(spec, data.offsets(), plan, augment, PartitionHook.NONE);
 
     // the same examples, concatenated in global training-index order, in one process
     List<DataBlock> blocks = data.train().collect();
@@ -87,7 +89,7 @@ class DistributedGradientTest {
       System.arraycopy(blocks.get(p).y(), 0, allY, data.offsets()[p], blocks.get(p).n());
     }
     for (int t : new int[] {0, 3, plan.iterationsPerEpoch() - 1}) {
-      GradientSum.Node distributed = trainer.gradient(spec, params, data, plan, 1, t, augment);
+      GradientSum.Node distributed = oneStep(sc, data, partitionStep, params, t);
       int[] rows = plan.localRows(1, t, 0, n);
       float[] x = new float[rows.length * d];
       int[] y = new int[rows.length];
@@ -111,8 +113,16 @@ class DistributedGradientTest {
       double rel = Tolerance.maxRelative(single, distributed.grad());
       assertTrue(rel <= 1e-5, "iteration " + t + ": relative difference " + rel);
       // a retried or repeated step computes the same bits
-      assertArrayEquals(distributed.grad(), trainer.gradient(spec, params, data, plan, 1, t, augment).grad());
+      assertArrayEquals(distributed.grad(), oneStep(sc, data, partitionStep, params, t).grad());
     }
-    data.release();
+    data.close();
+  }
+
+  /** One step's gradient sum (epoch 1, iteration t) through the job engine: one Spark job. */
+  private static GradientSum.Node oneStep(JavaSparkContext sc, TrainingData data, PartitionStep step, float[] params, int t) {
+    try (StepEngine e = Engine.JOB.open(sc, data, step, 2, "", false)) {
+      GradientSum.Node n = e.gradient(params, 1, t);
+      return new GradientSum.Node(n.grad().clone(), n.lossSum(), n.count(), n.correct(), n.stats());
+    }
   }
 }

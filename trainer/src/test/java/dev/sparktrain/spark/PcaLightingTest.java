@@ -61,7 +61,7 @@ class PcaLightingTest {
     }
     var rdd = JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(blocks, 3);
     Shape shape = new Shape(3, SIDE, SIDE);
-    PixelMoments distributed = SparkTrainer.pixelMoments(rdd, shape);
+    PixelMoments distributed = TrainingData.pixelMoments(rdd, shape);
     PixelMoments local = new PixelMoments(3);
     for (int e = 0; e < n; e++) local.add(x, e * d, 3, SIDE, SIDE);
     assertEquals(local.count(), distributed.count());

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparktrain.cli.Main;
+import dev.sparktrain.train.Hooks;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -89,11 +90,16 @@ public final class CliRun {
 
   /** Runs Main in-process; stdout and stderr are captured (and stderr also echoed, for the surefire report). */
   public static Result inProcess(String... args) {
+    return inProcess(Hooks.NONE, args);
+  }
+
+  /** As above, with callbacks and a partition hook (faults) passed to every run the command trains. */
+  public static Result inProcess(Hooks hooks, String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
     int code;
     try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
          PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-      code = Main.run(args, o, e);
+      code = Main.run(args, o, e, hooks);
     }
     Result r = new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     System.err.println("sparktrain " + String.join(" ", args) + " -> " + r);

@@ -1,0 +1,94 @@
+package dev.sparktrain.spark;
+
+import dev.sparktrain.augment.TestTimeAugmentation;
+import dev.sparktrain.config.TrainConfig;
+import dev.sparktrain.nn.ModelSpec;
+import dev.sparktrain.tensor.Gemm;
+import dev.sparktrain.train.Hooks;
+import dev.sparktrain.train.Metrics;
+import dev.sparktrain.train.Progress;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The {@code train} command on the library: load the config's data, fit, evaluate the model on the test set
+ * (also with test-time augmentation when predict.tta is set) and on its own training split, save it to model.path,
+ * and report the result as the command's JSON fields.
+ */
+public final class TrainJob {
+  private TrainJob() {}
+
+  /** Trains as cfg says, with the hooks added from code; returns the fields of the command's JSON line. */
+  public static Map<String, Object> run(SparkSession spark, TrainConfig cfg, Progress progress, Hooks hooks) {
+    FailedTasks failures = new FailedTasks();
+    spark.sparkContext().addSparkListener(failures);
+    try (TrainingData data = TrainingData.load(spark, cfg.data(), progress)) {
+      ModelSpec spec = Trainer.modelSpec(cfg, data);
+      progress.info(String.format("data: %s; model: %s, %,d parameters; BLAS: %s", data, spec.layersText(),
+          spec.paramCount(), Gemm.best().name()));
+      TrainedModel model = new Trainer(spark).fit(data, FitOptions.from(cfg).withProgress(progress).withHooks(hooks));
+      Metrics test = Metrics.NONE, testTta = Metrics.NONE;
+      var tta = cfg.predict().tta();
+      if (data.test().isPresent()) {
+        Examples t = data.test().get();
+        test = model.evaluate(t, "test · " + t.source());
+        progress.info(String.format("test accuracy %.4f (%,d examples)", test.accuracy(), test.count()));
+        if (tta != TestTimeAugmentation.NONE) {
+          String name = tta.name().toLowerCase(Locale.ROOT);
+          testTta = model.evaluate(t, tta, cfg.predict().ttaPad(), "test · " + name + " · " + t.source());
+          progress.info(String.format("test accuracy with test-time augmentation (%s): %.4f", name, testTta.accuracy()));
+        }
+      }
+      // the final model on its own training split, in test mode without augmentation: the train side of the gap
+      Metrics train = model.evaluateTraining(data, "train accuracy · final model");
+      progress.info(String.format("train accuracy %.4f (test mode, %,d examples)", train.accuracy(), train.count()));
+      var s = model.summary();
+      Map<String, Double> metrics = new LinkedHashMap<>();
+      metrics.put("train_accuracy", train.accuracy());
+      metrics.put("test_accuracy", test.accuracy());
+      if (!Double.isNaN(testTta.accuracy())) metrics.put("test_accuracy_tta", testTta.accuracy());
+      metrics.put("validation_accuracy", s.validationAccuracy());
+      metrics.put("train_loss", s.trainLoss());
+      model.save(cfg.model().path(), spark.sparkContext().hadoopConfiguration(), metrics);
+
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("test_accuracy", test.accuracy());
+      if (!Double.isNaN(testTta.accuracy())) m.put("test_accuracy_tta", testTta.accuracy());
+      m.put("test_loss", test.loss());
+      m.put("train_accuracy", train.accuracy());
+      m.put("validation_accuracy", s.validationAccuracy());
+      m.put("train_loss", s.trainLoss());
+      m.put("epochs", s.epochs());
+      m.put("seconds_per_epoch", s.secondsPerEpoch());
+      m.put("examples_per_second", s.examplesPerSecond());
+      m.put("train_examples", (long) data.trainCount());
+      m.put("validation_examples", data.validationCount());
+      m.put("test_examples", test.count());
+      m.put("parameters", spec.paramCount());
+      m.put("blas", Gemm.best().name());
+      m.put("failed_tasks", failures.count.get());
+      m.put("engine", s.engine());
+      if (s.stopReason() != null) m.put("stopped", s.stopReason());
+      m.put("peak_rss_mib", dev.sparktrain.report.PeakMemory.mib());
+      m.put("model", cfg.model().path());
+      return m;
+    } finally {
+      spark.sparkContext().removeSparkListener(failures);
+    }
+  }
+
+  /** Counts task attempts that did not succeed (Spark retried them); reported so that retries are visible. */
+  static final class FailedTasks extends SparkListener {
+    final AtomicLong count = new AtomicLong();
+
+    @Override
+    public void onTaskEnd(SparkListenerTaskEnd end) {
+      if (!(end.reason() instanceof org.apache.spark.Success$)) count.incrementAndGet();
+    }
+  }
+}

@@ -1,0 +1,154 @@
+package dev.sparktrain.spark;
+
+import dev.sparktrain.UserError;
+import dev.sparktrain.augment.AugmentPipeline;
+import dev.sparktrain.config.TrainConfig;
+import dev.sparktrain.io.CheckpointStore;
+import dev.sparktrain.io.SavedModel;
+import dev.sparktrain.nn.ModelSpec;
+import dev.sparktrain.nn.Network;
+import dev.sparktrain.optim.Blocks;
+import dev.sparktrain.optim.GradientTransform;
+import dev.sparktrain.optim.Schedule;
+import dev.sparktrain.tensor.Gemm;
+import dev.sparktrain.train.Callback;
+import dev.sparktrain.train.Checkpointer;
+import dev.sparktrain.train.ConsoleProgress;
+import dev.sparktrain.train.FiniteCheck;
+import dev.sparktrain.train.GradientTask;
+import dev.sparktrain.train.HeapLogger;
+import dev.sparktrain.train.LoopState;
+import dev.sparktrain.train.MinibatchPlan;
+import dev.sparktrain.train.Progress;
+import dev.sparktrain.train.ReduceLrOnPlateau;
+import dev.sparktrain.train.StepEngine;
+import dev.sparktrain.train.TrainingLoop;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The library's entry point: {@code fit(TrainingData, FitOptions) → TrainedModel}. It builds the network, the
+ * optimizer and schedule, the starting point (seeded, a saved model's layers, or a checkpoint), the engine, and
+ * the built-in callbacks, then hands them to {@link TrainingLoop}; full-batch L-BFGS goes to {@link LbfgsFit}.
+ * It keeps no state between calls, so one Trainer serves any number of fits, also concurrently.
+ */
+public final class Trainer {
+  private final SparkSession spark;
+  private final JavaSparkContext sc;
+
+  public Trainer(SparkSession spark) {
+    this.spark = spark;
+    this.sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+  }
+
+  /** The network model.* describes on this data's input shape, with data.augment checked against that shape. */
+  public static ModelSpec modelSpec(TrainConfig cfg, TrainingData data) {
+    ModelSpec spec = ModelSpec.parse(data.shape(), cfg.model().layers(), data.numClasses(), cfg.model().init(),
+        cfg.model().stochasticDepth());
+    var in = spec.inputShape();
+    cfg.data().augment().validateFor(in.c(), in.h(), in.w(), "data.augment");
+    return spec;
+  }
+
+  public TrainedModel fit(TrainingData data, FitOptions o) {
+    TrainConfig cfg = o.config();
+    ModelSpec spec = modelSpec(cfg, data);
+    String label = o.name().isEmpty() ? "" : o.name() + " · ";
+    if (cfg.optimizer().isLbfgs()) return LbfgsFit.fit(sc, data, spec, o, label);
+    var tr = cfg.training();
+    MinibatchPlan plan = new MinibatchPlan(tr.orderSeed(), data.trainCount(), tr.batchSize());
+    int iterations = plan.iterationsPerEpoch();
+    double lr = cfg.optimizer().learningRate();
+    Schedule schedule = cfg.schedule().build(lr, iterations, (long) iterations * tr.epochs());
+    Network network = GradientTask.network(spec);
+    LoopState start = start(o, network, schedule, iterations);
+    PartitionStep step = new PartitionStep(spec, data.offsets(), plan, augmentation(cfg, data, label, o.progress()),
+        o.partitionHook());
+    Engine engine = Engine.choose(sc, tr.engine(), data.partitions(), o.concurrentRuns(), o.progress());
+    TrainingLoop.Validation validation = data.validationCount() == 0 ? null : (params, epoch) ->
+        DistributedEvaluation.run(data.validation(), spec, params, label + "validation · epoch " + (epoch + 1));
+    TrainingLoop.Result r;
+    try (StepEngine e = engine.open(sc, data, step, tr.treeDepth(), label, tr.transport().equals("tcp"))) {
+      r = new TrainingLoop(network, e, next -> optimizer(cfg, network, next), schedule, tr.epochs(), iterations,
+          validation, callbacks(o, schedule)).run(start);
+    }
+    int ran = Math.max(1, r.epochsRun());
+    return new TrainedModel(spec, r.params(), data.standardizer(), cfg.resolved(),
+        TrainedModel.provenance(spark.sparkContext(), cfg, data, "Trainer (" + engine.id() + " engine)"),
+        new TrainedModel.Summary(tr.epochs(), r.trainLoss(), r.validationAccuracy(), r.seconds() / ran,
+            (double) data.trainCount() * ran / r.seconds(), engine.id(), r.stopReason()));
+  }
+
+  /** The built-in callbacks around the caller's: finite check first, checkpoints last (after plateau's update). */
+  private List<Callback> callbacks(FitOptions o, Schedule schedule) {
+    TrainConfig cfg = o.config();
+    List<Callback> all = new ArrayList<>(List.of(new FiniteCheck(cfg.optimizer().learningRate())));
+    all.addAll(o.callbacks());
+    all.add(new ConsoleProgress(o.progress()));
+    if (cfg.training().heapLogEvery() > 0) all.add(new HeapLogger(o.progress(), cfg.training().heapLogEvery()));
+    if (cfg.plateau().enabled()) {
+      all.add(new ReduceLrOnPlateau(cfg.plateau().start(cfg.optimizer().learningRate()), schedule, o.progress()));
+    }
+    var ck = cfg.checkpoint();
+    if (ck.enabled()) all.add(new Checkpointer(store(ck), ck.every(), cfg.resolved()));
+    return all;
+  }
+
+  private CheckpointStore store(TrainConfig.Checkpoint ck) {
+    return new CheckpointStore(ck.dir(), sc.hadoopConfiguration(), ck.keep());
+  }
+
+  /** The optimizer for a schedule: clipping first, then the named method with weight decay on the weights. */
+  static GradientTransform<?> optimizer(TrainConfig cfg, Network network, Schedule lr) {
+    var o = cfg.optimizer();
+    GradientTransform<?> t = o.spec().build(lr, o.decayBiases() ? null : network.decayMask());
+    return o.clipNorm() > 0 ? GradientTransform.chain(Blocks.clipByGlobalNorm(o.clipNorm()), t) : t;
+  }
+
+  /** Where the loop starts: InitialParams resolved against this network. */
+  private LoopState start(FitOptions o, Network network, Schedule schedule, int iterations) {
+    float[] seeded = network.initParams(o.seeds().init());
+    Progress progress = o.progress();
+    if (o.initial() instanceof InitialParams.FromModel m) {
+      SavedModel saved = SavedModel.load(m.path(), sc.hadoopConfiguration());
+      float[] p = m.mapping().apply(new Network(saved.spec(), Gemm.best()), saved.params(), network, seeded, m.path());
+      progress.info("initial parameters: " + m.path() + " (" + m.mapping() + ")");
+      return LoopState.start(p);
+    }
+    if (o.initial() instanceof InitialParams.Resume r) {
+      return resume(o, r.checkpointDir(), optimizer(o.config(), network, schedule).init(seeded), seeded, iterations);
+    }
+    return LoopState.start(seeded);
+  }
+
+  /** The newest valid checkpoint's state, if its run had the same training settings; template: the state's shape. */
+  private LoopState resume(FitOptions o, String dir, Object template, float[] seeded, int iterations) {
+    TrainConfig cfg = o.config();
+    Progress progress = o.progress();
+    var found = new CheckpointStore(dir, sc.hadoopConfiguration(), cfg.checkpoint().keep())
+        .newest(template, seeded.length, progress::info).orElse(null);
+    if (found == null) {
+      progress.info("--resume: no valid checkpoint in " + dir + "; starting from the beginning");
+      return LoopState.start(seeded);
+    }
+    cfg.table().resumeDifference(found.config(), cfg.resolved()).ifPresent(k -> {
+      throw new UserError("--resume: the checkpoint in " + dir + " was trained with " + k + " = "
+          + found.config().get(k) + ", this run has " + cfg.resolved().get(k)
+          + "; resume with the same settings, or use another checkpoint.dir");
+    });
+    progress.info(String.format("--resume: continuing from step %d (epoch %d, iteration %d of %d)", found.step(),
+        found.epoch() + 1, found.iteration() + 1, iterations));
+    return Checkpointer.toLoopState(found);
+  }
+
+  /** The configured augmentation; PCA lighting first gets the training pixels' colour statistics (once per data). */
+  private static AugmentPipeline augmentation(TrainConfig cfg, TrainingData data, String label, Progress progress) {
+    AugmentPipeline augment = cfg.data().augment();
+    if (!augment.needsPixelStatistics()) return augment;
+    var moments = data.pixelMoments(label);
+    progress.info("PCA lighting: colour covariance of " + moments.count() + " training pixels");
+    return augment.withPixelStatistics(moments);
+  }
+}

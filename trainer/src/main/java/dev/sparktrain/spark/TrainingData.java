@@ -1,0 +1,196 @@
+package dev.sparktrain.spark;
+
+import dev.sparktrain.UserError;
+import dev.sparktrain.augment.PixelMoments;
+import dev.sparktrain.config.TrainConfig;
+import dev.sparktrain.data.DataBlock;
+import dev.sparktrain.data.FeatureStats;
+import dev.sparktrain.nn.Shape;
+import dev.sparktrain.train.Progress;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+
+/**
+ * Training data prepared once and cached on the executors, for any number of {@link Trainer#fit} calls: the
+ * training and validation splits as one standardized block per partition, each partition's global offset, the
+ * standardizer (fitted on the training split), the input shape, the augmentation statistics (computed on first
+ * use), and the test source when the config names one. The validation split is a seeded function of each
+ * example's source row, so it does not depend on the partitioning. Close it to release the cached blocks.
+ */
+public final class TrainingData implements AutoCloseable {
+  /** How examples are prepared: classes, partitions, the validation fraction and its seed, standardization. */
+  public record Preparation(int numClasses, int partitions, double validationFraction, String standardize,
+                            long splitSeed) {
+    public Preparation {
+      if (numClasses < 2) throw new UserError("data.num_classes = " + numClasses + ": must be at least 2");
+      if (partitions < 1) throw new UserError("data.partitions = " + partitions + ": must be at least 1");
+      if (!(validationFraction >= 0 && validationFraction < 1)) {
+        throw new UserError("data.validation_fraction = " + validationFraction + ": must be in [0, 1)");
+      }
+      if (!TrainConfig.Data.STANDARDIZE.contains(standardize)) {
+        throw new UserError("data.standardize = " + standardize + ": choose feature, channel or none");
+      }
+    }
+
+    public static Preparation of(TrainConfig.Data d) {
+      return new Preparation(d.numClasses(), d.partitions(), d.validationFraction(), d.standardize(), d.splitSeed());
+    }
+
+    /** The settings table's defaults (partitions, validation fraction, standardization, seed) for numClasses. */
+    public static Preparation defaults(int numClasses) {
+      var d = TrainConfig.from(dev.sparktrain.config.Settings.of(java.util.Map.of("data.format", "parquet", "data.train", "DataFrame"))).data();
+      return new Preparation(numClasses, d.partitions(), d.validationFraction(), d.standardize(), d.splitSeed());
+    }
+  }
+
+  private final Examples trainSource;
+  private final JavaRDD<DataBlock> train;
+  private final JavaRDD<DataBlock> validation;
+  private final int[] offsets;
+  private final int trainCount;
+  private final long validationCount;
+  private final Shape shape;
+  private final Preparation prep;
+  private final FeatureStats.Standardizer standardizer;
+  private final DataLoader.Source testSource;
+  private final DataLoader loader;
+  private Examples test;
+  private PixelMoments pixels;
+
+  /** The data a config names (data.*): the training source, split and standardized; data.test, loaded on demand. */
+  public static TrainingData load(SparkSession spark, TrainConfig.Data d, Progress progress) {
+    Sources sources = Sources.resolve(d, progress);
+    DataLoader loader = new DataLoader(spark, d.numClasses(), d.partitions());
+    return new TrainingData(loader, loader.load(sources.train()), d.shape(), Preparation.of(d), sources.test());
+  }
+
+  /**
+   * A DataFrame's examples: a vector or numeric-array features column and an integer-valued label column; shape is
+   * the CxHxW of image features, or null for flat ones. The frame's row order is the examples' order.
+   */
+  public static TrainingData from(Dataset<Row> df, String featuresCol, String labelCol, Shape shape, Preparation prep) {
+    DataLoader loader = new DataLoader(df.sparkSession(), prep.numClasses(), prep.partitions());
+    return new TrainingData(loader, loader.dataFrame(df, "DataFrame", featuresCol, labelCol, false), shape, prep, null);
+  }
+
+  /** As above with {@link Preparation#defaults}, the number of classes being the largest label plus one. */
+  public static TrainingData from(Dataset<Row> df, String featuresCol, String labelCol, Shape shape) {
+    Row max = df.agg(org.apache.spark.sql.functions.max(df.col(labelCol).cast("double"))).first();
+    int classes = max.isNullAt(0) ? 2 : Math.max(2, (int) max.getDouble(0) + 1);
+    return from(df, featuresCol, labelCol, shape, Preparation.defaults(classes));
+  }
+
+  private TrainingData(DataLoader loader, Examples examples, Shape shape, Preparation prep, DataLoader.Source test) {
+    if (shape != null && shape.size() != examples.dim()) {
+      throw new UserError("data.shape = " + shape + " holds " + shape.size() + " values, but " + examples.source()
+          + " has " + examples.dim() + " features per example");
+    }
+    this.loader = loader;
+    this.trainSource = examples;
+    this.shape = shape != null ? shape : Shape.flat(examples.dim());
+    this.prep = prep;
+    this.testSource = test;
+    var sc = examples.blocks().context();
+    sc.setJobDescription("prepare data · split, statistics, cache");
+    long seed = prep.splitSeed();
+    double fraction = prep.validationFraction();
+    JavaRDD<DataBlock> raw = examples.blocks().persist(StorageLevel.MEMORY_ONLY());
+    JavaRDD<DataBlock> trainRaw = raw.map(b -> b.select(seed, fraction, false));
+    this.standardizer = standardizer(trainRaw, examples.dim(), prep.standardize(), this.shape.c());
+    var std = standardizer;
+    train = trainRaw.map(b -> b.standardized(std)).persist(StorageLevel.MEMORY_ONLY());
+    validation = raw.map(b -> b.select(seed, fraction, true).standardized(std)).persist(StorageLevel.MEMORY_ONLY());
+    List<Integer> counts = train.map(DataBlock::n).collect();
+    validationCount = validation.map(b -> (long) b.n()).fold(0L, Long::sum);
+    raw.unpersist(false);
+    offsets = new int[counts.size()];
+    long total = 0;
+    for (int p = 0; p < offsets.length; p++) {
+      offsets[p] = (int) total;
+      total += counts.get(p);
+    }
+    if (total > Integer.MAX_VALUE) throw new UserError(examples.source() + ": more than 2^31 training examples");
+    trainCount = (int) total;
+  }
+
+  private static FeatureStats.Standardizer standardizer(JavaRDD<DataBlock> train, int dim, String how, int channels) {
+    if (how.equals("none")) return FeatureStats.Standardizer.identity(dim);
+    FeatureStats total = new FeatureStats(dim);
+    for (FeatureStats s : train.map(FeatureStats::of).collect()) total.merge(s);  // partition order
+    return how.equals("channel") ? total.perChannel(channels) : total.standardizer();
+  }
+
+  public int trainCount() { return trainCount; }
+
+  public long validationCount() { return validationCount; }
+
+  public int dim() { return trainSource.dim(); }
+
+  /** The input shape: data.shape, or flat (dim × 1 × 1). */
+  public Shape shape() { return shape; }
+
+  public int numClasses() { return prep.numClasses(); }
+
+  public int partitions() { return offsets.length; }
+
+  public Preparation preparation() { return prep; }
+
+  public FeatureStats.Standardizer standardizer() { return standardizer; }
+
+  /** Where the training examples came from. */
+  public String source() { return trainSource.source(); }
+
+  JavaRDD<DataBlock> train() { return train; }
+
+  JavaRDD<DataBlock> validation() { return validation; }
+
+  int[] offsets() { return offsets.clone(); }
+
+  /** The test examples the config names (data.test, or the named dataset's), loaded once; empty when none. */
+  public synchronized Optional<Examples> test() {
+    if (test == null && testSource != null) {
+      Examples e = loader.load(testSource);
+      test = new Examples(e.blocks().persist(StorageLevel.MEMORY_ONLY()), e.dim(), e.source());
+    }
+    return Optional.ofNullable(test);
+  }
+
+  /** The colour moments of every training pixel, for PCA lighting; summed per partition once, in partition order. */
+  synchronized PixelMoments pixelMoments(String label) {
+    if (pixels == null) {
+      JavaSparkContext.fromSparkContext(train.context())
+          .setJobDescription(label + "augment · pixel colour covariance for PCA lighting");
+      pixels = pixelMoments(train, shape);
+    }
+    return pixels;
+  }
+
+  /** The colour moments of every pixel of every image, summed per partition and merged in partition order. */
+  static PixelMoments pixelMoments(JavaRDD<DataBlock> blocks, Shape s) {
+    return blocks.map(b -> {
+      PixelMoments m = new PixelMoments(s.c());
+      for (int i = 0; i < b.n(); i++) m.add(b.x(), i * b.dim(), s.c(), s.h(), s.w());
+      return m;
+    }).collect().stream().reduce(new PixelMoments(s.c()), PixelMoments::merge);
+  }
+
+  @Override
+  public synchronized void close() {
+    train.unpersist(false);
+    validation.unpersist(false);
+    if (test != null) test.blocks().unpersist(false);
+  }
+
+  @Override
+  public String toString() {
+    return String.format(Locale.ROOT, "%,d training and %,d validation examples of %d features in %d partitions",
+        trainCount, validationCount, dim(), partitions());
+  }
+}

@@ -1,0 +1,52 @@
+package dev.sparktrain.train;
+
+import dev.sparktrain.UserError;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The callbacks of a run, called in order at each point; an exception from one ends the run as a
+ * {@link CallbackFailure} that names it and the step (a {@link UserError}, such as the finite check's, passes as is).
+ */
+final class CallbackList {
+  private final List<Callback> callbacks;
+
+  CallbackList(List<Callback> callbacks) {
+    this.callbacks = List.copyOf(callbacks);
+  }
+
+  void trainStart(Callback.TrainStart e, LoopControl loop) {
+    for (Callback c : callbacks) call(c, "at train start", () -> c.onTrainStart(e, loop));
+  }
+
+  void stepEnd(Callback.StepEnd e, LoopControl loop) {
+    String where = String.format("at epoch %d iteration %d (step %d)", e.epoch() + 1, e.iteration() + 1, e.step() + 1);
+    for (Callback c : callbacks) call(c, where, () -> c.onStepEnd(e, loop));
+  }
+
+  void epochEnd(Callback.EpochEnd e, LoopControl loop) {
+    for (Callback c : callbacks) call(c, "at the end of epoch " + (e.epoch() + 1), () -> c.onEpochEnd(e, loop));
+  }
+
+  void trainEnd(Callback.TrainEnd e) {
+    for (Callback c : callbacks) call(c, "at train end", () -> c.onTrainEnd(e));
+  }
+
+  /** The checkpointed state of every callback that keeps one, by name. */
+  Map<String, Map<String, Double>> states() {
+    Map<String, Map<String, Double>> m = new TreeMap<>();
+    for (Callback c : callbacks) if (c.checkpointState() != null) m.put(c.name(), c.checkpointState());
+    return m;
+  }
+
+  private static void call(Callback c, String where, Runnable r) {
+    try {
+      r.run();
+    } catch (UserError | CallbackFailure e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new CallbackFailure(c.name(), where, e);
+    }
+  }
+}
