@@ -13,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.security.SecureRandom;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.TaskKilledException;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import scala.Function1;
 import scala.collection.Iterator;
@@ -31,7 +32,7 @@ import scala.collection.Iterator;
  */
 final class BarrierEngine implements StepEngine {
   private final JavaSparkContext sc;
-  private final org.apache.spark.api.java.JavaRDD<dev.sparktrain.data.DataBlock> train;
+  private final JavaRDD<DataBlock> train;
   private final PartitionStep step;
   private final String label;
   private final StepServer server;
@@ -45,7 +46,7 @@ final class BarrierEngine implements StepEngine {
   private final boolean tcpOnly;
 
   /** tcpOnly: tasks in the driver's JVM use TCP too (train.transport = tcp), to measure the transport. */
-  BarrierEngine(JavaSparkContext sc, org.apache.spark.api.java.JavaRDD<dev.sparktrain.data.DataBlock> train, PartitionStep step, int paramCount, int statsCount, String label,
+  BarrierEngine(JavaSparkContext sc, JavaRDD<DataBlock> train, PartitionStep step, int paramCount, int statsCount, String label,
                 boolean tcpOnly) {
     this.sc = sc;
     this.tcpOnly = tcpOnly;
@@ -88,7 +89,7 @@ final class BarrierEngine implements StepEngine {
         // stage aborts the job), so the tasks' empty output goes through a one-partition shuffle.
         org.apache.spark.rdd.RDD<Object> stage = train.rdd().barrier()
             .mapPartitions(task, false, scala.reflect.ClassTag$.MODULE$.apply(Object.class));
-        org.apache.spark.api.java.JavaRDD.fromRDD(stage, scala.reflect.ClassTag$.MODULE$.apply(Object.class))
+        JavaRDD.fromRDD(stage, scala.reflect.ClassTag$.MODULE$.apply(Object.class))
             .mapToPair(x -> new scala.Tuple2<>(0, 1)).reduceByKey(Integer::sum, 1).count();
       } catch (Throwable e) {
         jobError = e;

@@ -1,18 +1,20 @@
 package dev.sparktrain.spark;
 
+import dev.sparktrain.data.DataBlock;
 import dev.sparktrain.train.GradientSum;
 import dev.sparktrain.train.StepEngine;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /** train.engine = job: one Spark job per step (broadcast, treeAggregate, destroy the broadcast). */
 final class JobEngine implements StepEngine {
   private final JavaSparkContext sc;
-  private final org.apache.spark.api.java.JavaRDD<dev.sparktrain.data.DataBlock> train;
+  private final JavaRDD<DataBlock> train;
   private final PartitionStep step;
   private final int treeDepth;
   private final String label;
 
-  JobEngine(JavaSparkContext sc, org.apache.spark.api.java.JavaRDD<dev.sparktrain.data.DataBlock> train, PartitionStep step, int treeDepth, String label) {
+  JobEngine(JavaSparkContext sc, JavaRDD<DataBlock> train, PartitionStep step, int treeDepth, String label) {
     this.sc = sc;
     this.train = train;
     this.step = step;

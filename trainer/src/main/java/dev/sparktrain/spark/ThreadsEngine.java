@@ -4,6 +4,7 @@ import dev.sparktrain.data.DataBlock;
 import dev.sparktrain.train.GradientSum;
 import dev.sparktrain.train.StepEngine;
 import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -21,7 +22,7 @@ final class ThreadsEngine implements StepEngine {
   private final ExecutorService[] threads;
 
   /** Collects the partitions now, before any epoch's clock starts. */
-  ThreadsEngine(org.apache.spark.api.java.JavaRDD<dev.sparktrain.data.DataBlock> train, PartitionStep step, String label) {
+  ThreadsEngine(JavaRDD<DataBlock> train, PartitionStep step, String label) {
     this.step = step;
     org.apache.spark.api.java.JavaSparkContext.fromSparkContext(train.context())
         .setJobDescription(label + "threads engine · collect the training partitions to the driver");

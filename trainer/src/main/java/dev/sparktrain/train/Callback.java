@@ -2,7 +2,6 @@ package dev.sparktrain.train;
 
 import java.nio.FloatBuffer;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * Something that watches a training run at fixed points: train start, after each step, at each epoch's end,
@@ -42,7 +41,7 @@ public interface Callback {
    * mean gradient and the parameters after the update (read-only), and the loop state after it (for checkpoints).
    */
   record StepEnd(int epoch, int iteration, int iterationsPerEpoch, long step, double loss, double epochMeanLoss,
-                 double lr, long examples, FloatBuffer gradient, FloatBuffer params, Supplier<LoopState> state) {}
+                 double lr, long examples, FloatBuffer gradient, FloatBuffer params, LoopState state) {}
 
   /**
    * Epoch {@code epoch} (0-based) ended: its mean training loss; the validation metrics (null without a validation
@@ -50,7 +49,7 @@ public interface Callback {
    * examples per second over the epoch including validation; and the loop state at the epoch's end.
    */
   record EpochEnd(int epoch, int epochs, double trainLoss, Metrics validation, double lr, double nextLr,
-                  double seconds, double examplesPerSecond, FloatBuffer params, Supplier<LoopState> state) {}
+                  double seconds, double examplesPerSecond, FloatBuffer params, LoopState state) {}
 
   /** The run ended: its result (stopReason is null unless a callback stopped it). */
   record TrainEnd(TrainingLoop.Result result) {}

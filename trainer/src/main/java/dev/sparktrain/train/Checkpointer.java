@@ -22,12 +22,12 @@ public final class Checkpointer implements Callback {
 
   @Override
   public void onStepEnd(StepEnd e, LoopControl loop) {
-    if (every > 0 && (e.step() + 1) % every == 0 && e.iteration() + 1 < e.iterationsPerEpoch()) save(e.state().get());
+    if (every > 0 && (e.step() + 1) % every == 0 && e.iteration() + 1 < e.iterationsPerEpoch()) save(e.state());
   }
 
   @Override
   public void onEpochEnd(EpochEnd e, LoopControl loop) {
-    save(e.state().get());
+    save(e.state());
   }
 
   private void save(LoopState s) {

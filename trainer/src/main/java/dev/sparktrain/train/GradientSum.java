@@ -23,6 +23,17 @@ public final class GradientSum implements Serializable {
       this(grad, lossSum, count, correct, null);
     }
 
+    /** The mean gradient (the sum × 1/count in float32) as a new array of length; zeros when grad is null. */
+    public float[] mean(int length) {
+      float[] g = new float[length];
+      float[] sum = grad;
+      float factor = 1f / count;
+      if (sum != null) dev.sparktrain.optim.Elementwise.forEach(length, (from, to) -> {
+        for (int i = from; i < to; i++) g[i] = sum[i] * factor;
+      });
+      return g;
+    }
+
     Node plus(Node right) {
       float[] g;
       if (grad == null) g = right.grad;

@@ -1,7 +1,6 @@
 package dev.sparktrain.train;
 
 import dev.sparktrain.nn.Network;
-import dev.sparktrain.optim.Elementwise;
 import dev.sparktrain.optim.GradientTransform;
 import dev.sparktrain.optim.Schedule;
 import dev.sparktrain.optim.Stepper;
@@ -32,8 +31,7 @@ public final class TrainingLoop {
   private final int iterations;
   private final Validation validation;
   private final CallbackList callbacks;
-  private Schedule lr;
-  private String stopReason;
+  private final Schedule initialLr;
 
   /** validation is null when there is no validation split. */
   public TrainingLoop(Network network, StepEngine engine, Function<Schedule, GradientTransform<?>> optimizer,
@@ -41,89 +39,85 @@ public final class TrainingLoop {
     this.network = network;
     this.engine = engine;
     this.optimizer = optimizer;
-    this.lr = lr;
+    this.initialLr = lr;
     this.epochs = epochs;
     this.iterations = iterationsPerEpoch;
     this.validation = validation;
     this.callbacks = new CallbackList(callbacks);
   }
 
+  /** Runs from start (a fresh start or a checkpoint's state) to the last epoch, or until a callback stops it. */
   public Result run(LoopState start) {
-    float[] params = start.params();
-    Stepper<?> stepper = stepper(optimizer.apply(lr), start);
-    Control control = new Control();
-    callbacks.trainStart(new Callback.TrainStart(epochs, iterations, start, view(start.params())), control);
-    stepper = control.apply(stepper);
-    long step = start.step();
+    Run run = new Run(start);
+    callbacks.trainStart(new Callback.TrainStart(epochs, iterations, start, view(start.params())), run);
+    run.applyRequests();
     double trainLoss = Double.NaN, valAcc = Double.NaN, seconds = 0;
     int ran = 0;
-    for (int epoch = start.epoch(); epoch < epochs && stopReason == null; epoch++) {
+    for (int epoch = start.epoch(); epoch < epochs && run.stopReason == null; epoch++) {
       long begin = System.nanoTime();
       boolean resuming = epoch == start.epoch();
-      double lossSum = resuming ? start.epochLossSum() : 0;
-      long count = resuming ? start.epochCount() : 0;
+      run.lossSum = resuming ? start.epochLossSum() : 0;
+      run.count = resuming ? start.epochCount() : 0;
       int first = resuming ? start.iteration() : 0;
       engine.beginEpoch(epoch, first);
-      for (int t = first; t < iterations && stopReason == null; t++, step++) {
-        GradientSum.Node g = engine.gradient(params, epoch, t);
-        float[] mean = scale(g.grad(), 1f / g.count(), params.length), before = params;
-        params = stepper.step(mean, params);
-        network.updateRunning(before, params, g.stats());
-        lossSum += g.lossSum();
-        count += g.count();
-        float[] p = params;
-        Stepper<?> s = stepper;
-        int e = epoch, it = t;
-        long at = step, n = count;
-        double sum = lossSum;
-        var event = new Callback.StepEnd(epoch, t, iterations, step, g.lossSum() / g.count(), lossSum / count, lr.at(step),
-            g.count(), view(mean), view(p), () -> new LoopState(at + 1, e, it + 1, sum, n, p, s.state(), callbacks.states()));
-        callbacks.stepEnd(event, control);
-        stepper = control.apply(stepper);
-      }
-      if (stopReason != null && count == 0) break;
-      if (validation != null || epoch + 1 == epochs || stopReason != null) engine.endEpoch();
+      for (int t = first; t < iterations && run.stopReason == null; t++) step(run, epoch, t);
+      if (run.count == 0) break;
+      if (validation != null || epoch + 1 == epochs || run.stopReason != null) engine.endEpoch();
       double epochSeconds = (System.nanoTime() - begin) / 1e9;
       seconds += epochSeconds;
       ran++;
-      trainLoss = lossSum / count;
-      Metrics val = validation == null ? null : validation.run(params, epoch);
+      trainLoss = run.lossSum / run.count;
+      Metrics val = validation == null ? null : validation.run(run.params, epoch);
       valAcc = val == null ? Double.NaN : val.accuracy();
-      float[] p = params;
-      Stepper<?> s = stepper;
-      long at = step;
-      int next = epoch + 1;
-      var event = new Callback.EpochEnd(epoch, epochs, trainLoss, val, lr.at(step - 1), lr.at(step), epochSeconds,
-          count / ((System.nanoTime() - begin) / 1e9), view(p), () -> new LoopState(at, next, 0, 0, 0, p, s.state(), callbacks.states()));
-      callbacks.epochEnd(event, control);
-      stepper = control.apply(stepper);
+      callbacks.epochEnd(new Callback.EpochEnd(epoch, epochs, trainLoss, val, run.lr.at(run.step - 1),
+          run.lr.at(run.step), epochSeconds, run.count / ((System.nanoTime() - begin) / 1e9), view(run.params),
+          run.state(run.step, epoch + 1, 0, 0, 0)), run);
+      run.applyRequests();
     }
-    Result result = new Result(params, step, ran, trainLoss, valAcc, seconds, stopReason);
+    Result result = new Result(run.params, run.step, ran, trainLoss, valAcc, seconds, run.stopReason);
     callbacks.trainEnd(new Callback.TrainEnd(result));
     return result;
   }
 
-  @SuppressWarnings("unchecked")  // Stepper.resume checks that the state has the transform's chain of records
-  private static <S> Stepper<S> stepper(GradientTransform<S> t, LoopState start) {
-    return start.resumed() ? Stepper.resume(t, start.params().length, (S) start.optimizerState())
-        : Stepper.start(t, start.params());
+  /** One optimizer step: the engine's gradient sum, its mean through the optimizer, BN running averages, callbacks. */
+  private void step(Run run, int epoch, int t) {
+    GradientSum.Node g = engine.gradient(run.params, epoch, t);
+    float[] mean = g.mean(run.params.length), before = run.params;
+    run.params = run.stepper.step(mean, run.params);
+    network.updateRunning(before, run.params, g.stats());
+    run.lossSum += g.lossSum();
+    run.count += g.count();
+    callbacks.stepEnd(new Callback.StepEnd(epoch, t, iterations, run.step, g.lossSum() / g.count(),
+        run.lossSum / run.count, run.lr.at(run.step), g.count(), view(mean), view(run.params),
+        run.state(run.step + 1, epoch, t + 1, run.lossSum, run.count)), run);
+    run.applyRequests();
+    run.step++;
   }
 
-  static FloatBuffer view(float[] a) {
+  private static FloatBuffer view(float[] a) {
     return FloatBuffer.wrap(a).asReadOnlyBuffer();
   }
 
-  private static float[] scale(float[] sum, float factor, int length) {
-    float[] g = new float[length];
-    if (sum != null) Elementwise.forEach(length, (from, to) -> {
-      for (int i = from; i < to; i++) g[i] = sum[i] * factor;
-    });
-    return g;
-  }
+  /** One run's changing state (parameters, optimizer, schedule, step, the epoch's loss), and its LoopControl. */
+  private final class Run implements LoopControl {
+    float[] params;
+    Stepper<?> stepper;
+    Schedule lr = initialLr;
+    Schedule pending;
+    String stopReason;
+    long step;
+    double lossSum;
+    long count;
 
-  /** The loop's side of LoopControl: requests are applied between steps. */
-  private final class Control implements LoopControl {
-    private Schedule pending;
+    Run(LoopState start) {
+      params = start.params();
+      step = start.step();
+      stepper = stepper(optimizer.apply(lr), start);
+    }
+
+    LoopState state(long next, int epoch, int iteration, double lossSum, long count) {
+      return new LoopState(next, epoch, iteration, lossSum, count, params, stepper.state(), callbacks.states());
+    }
 
     @Override public void stop(String reason) {
       if (stopReason == null) stopReason = reason;
@@ -133,11 +127,18 @@ public final class TrainingLoop {
 
     @Override public Schedule schedule() { return pending != null ? pending : lr; }
 
-    Stepper<?> apply(Stepper<?> stepper) {
-      if (pending == null) return stepper;
+    /** A schedule a callback asked for takes effect between steps; the optimizer keeps its state. */
+    void applyRequests() {
+      if (pending == null) return;
       lr = pending;
       pending = null;
-      return stepper.withTransform(optimizer.apply(lr));
+      stepper = stepper.withTransform(optimizer.apply(lr));
     }
+  }
+
+  @SuppressWarnings("unchecked")  // Stepper.resume checks that the state has the transform's chain of records
+  private static <S> Stepper<S> stepper(GradientTransform<S> t, LoopState start) {
+    return start.resumed() ? Stepper.resume(t, start.params().length, (S) start.optimizerState())
+        : Stepper.start(t, start.params());
   }
 }
