@@ -13,8 +13,9 @@ import java.util.function.Function;
  * the optimizer to the mean gradient, folds the BatchNorm statistics into the running averages, and tells the
  * callbacks; at each epoch's end it validates and tells them again. Files, consoles and checkpoints are callbacks.
  */
-public final class TrainingLoop {
-  /** Validation of the parameters at an epoch's end. */
+public record TrainingLoop(Network network, StepEngine engine, Function<Schedule, GradientTransform<?>> optimizer,
+                           Schedule lr, int epochs, int iterations, Validation validation, List<Callback> callbacks) {
+  /** Validation of the parameters at an epoch's end; the loop's validation is null without a validation split. */
   @FunctionalInterface
   public interface Validation {
     Metrics run(float[] params, int epoch);
@@ -24,31 +25,14 @@ public final class TrainingLoop {
   public record Result(float[] params, long steps, int epochsRun, double trainLoss, double validationAccuracy,
                        double seconds, String stopReason) {}
 
-  private final Network network;
-  private final StepEngine engine;
-  private final Function<Schedule, GradientTransform<?>> optimizer;
-  private final int epochs;
-  private final int iterations;
-  private final Validation validation;
-  private final CallbackList callbacks;
-  private final Schedule initialLr;
-
-  /** validation is null when there is no validation split. */
-  public TrainingLoop(Network network, StepEngine engine, Function<Schedule, GradientTransform<?>> optimizer,
-                      Schedule lr, int epochs, int iterationsPerEpoch, Validation validation, List<Callback> callbacks) {
-    this.network = network;
-    this.engine = engine;
-    this.optimizer = optimizer;
-    this.initialLr = lr;
-    this.epochs = epochs;
-    this.iterations = iterationsPerEpoch;
-    this.validation = validation;
-    this.callbacks = new CallbackList(callbacks);
+  public TrainingLoop {
+    callbacks = List.copyOf(callbacks);
   }
 
   /** Runs from start (a fresh start or a checkpoint's state) to the last epoch, or until a callback stops it. */
   public Result run(LoopState start) {
-    Run run = new Run(start);
+    CallbackList callbacks = new CallbackList(this.callbacks);
+    Run run = new Run(start, callbacks);
     callbacks.trainStart(new Callback.TrainStart(epochs, iterations, start, view(start.params())), run);
     run.applyRequests();
     double trainLoss = Double.NaN, valAcc = Double.NaN, seconds = 0;
@@ -60,7 +44,7 @@ public final class TrainingLoop {
       run.count = resuming ? start.epochCount() : 0;
       int first = resuming ? start.iteration() : 0;
       engine.beginEpoch(epoch, first);
-      for (int t = first; t < iterations && run.stopReason == null; t++) step(run, epoch, t);
+      for (int t = first; t < iterations && run.stopReason == null; t++) step(run, epoch, t, callbacks);
       if (run.count == 0) break;
       if (validation != null || epoch + 1 == epochs || run.stopReason != null) engine.endEpoch();
       double epochSeconds = (System.nanoTime() - begin) / 1e9;
@@ -80,7 +64,7 @@ public final class TrainingLoop {
   }
 
   /** One optimizer step: the engine's gradient sum, its mean through the optimizer, BN running averages, callbacks. */
-  private void step(Run run, int epoch, int t) {
+  private void step(Run run, int epoch, int t, CallbackList callbacks) {
     GradientSum.Node g = engine.gradient(run.params, epoch, t);
     float[] mean = g.mean(run.params.length), before = run.params;
     run.params = run.stepper.step(mean, run.params);
@@ -102,14 +86,16 @@ public final class TrainingLoop {
   private final class Run implements LoopControl {
     float[] params;
     Stepper<?> stepper;
-    Schedule lr = initialLr;
+    Schedule lr = TrainingLoop.this.lr;
     Schedule pending;
     String stopReason;
     long step;
     double lossSum;
     long count;
+    final CallbackList callbacks;
 
-    Run(LoopState start) {
+    Run(LoopState start, CallbackList callbacks) {
+      this.callbacks = callbacks;
       params = start.params();
       step = start.step();
       stepper = stepper(optimizer.apply(lr), start);
