@@ -29,7 +29,8 @@ import org.apache.hadoop.fs.Path;
  *
  * <p>A checkpoint holds the parameters (with BatchNorm running averages), the optimizer state (see
  * {@link OptimizerStateFile}), where to continue (step, epoch, iteration), the epoch's loss so far, the
- * reduce-on-plateau state, and the resolved config it was trained with.
+ * training callbacks' own state by name (reduce-on-plateau's, early stopping's; header field {@code callbacks},
+ * read from the older {@code plateau} field too), and the resolved config it was trained with.
  */
 public final class CheckpointStore {
   public static final String FORMAT = "sparktrain-checkpoint";
@@ -42,7 +43,11 @@ public final class CheckpointStore {
 
   /** The state of a run between two steps: the next step to take is (epoch, iteration), global step {@code step}. */
   public record State(long step, int epoch, int iteration, double epochLossSum, long epochCount, float[] params,
-                      Object optimizerState, Map<String, Double> plateau, Map<String, String> config) {}
+                      Object optimizerState, Map<String, Map<String, Double>> callbacks, Map<String, String> config) {
+    public State {
+      callbacks = Map.copyOf(callbacks);
+    }
+  }
 
   public CheckpointStore(String dir, Configuration conf, int keep) {
     if (keep < 1) throw new IllegalArgumentException("keep must be at least 1: " + keep);
@@ -59,8 +64,8 @@ public final class CheckpointStore {
     meta.put("iteration", s.iteration());
     meta.put("epoch_loss_sum", s.epochLossSum());
     meta.put("epoch_count", s.epochCount());
-    ObjectNode plateau = meta.putObject("plateau");
-    if (s.plateau() != null) s.plateau().forEach(plateau::put);
+    ObjectNode callbacks = meta.putObject("callbacks");
+    new java.util.TreeMap<>(s.callbacks()).forEach((name, state) -> state.forEach(callbacks.putObject(name)::put));
     s.config().forEach(meta.putObject("config")::put);
     List<NamedTensor> tensors = new ArrayList<>(List.of(NamedTensor.vector("params", s.params())));
     OptimizerStateFile.flatten(s.optimizerState(), "optimizer", tensors, meta.putObject("optimizer_scalars"));
@@ -105,13 +110,20 @@ public final class CheckpointStore {
       throw new UserError(c.source() + ": holds " + params.length + " parameters, the model needs " + paramCount);
     }
     Object state = OptimizerStateFile.restore(template, "optimizer", c.tensors(), m.get("optimizer_scalars"), c.source());
-    Map<String, Double> plateau = new LinkedHashMap<>();
-    m.path("plateau").fields().forEachRemaining(e -> plateau.put(e.getKey(), e.getValue().asDouble()));
+    Map<String, Map<String, Double>> callbacks = new LinkedHashMap<>();
+    m.path("callbacks").fields().forEachRemaining(f -> callbacks.put(f.getKey(), numbers(f.getValue())));
+    if (m.path("plateau").size() > 0) callbacks.put("plateau", numbers(m.get("plateau")));  // checkpoints written before the callbacks field
     Map<String, String> config = new LinkedHashMap<>();
     m.get("config").fields().forEachRemaining(e -> config.put(e.getKey(), e.getValue().asText()));
     return new State(m.get("step").asLong(), m.get("epoch").asInt(), m.get("iteration").asInt(),
         m.path("epoch_loss_sum").asDouble(), m.get("epoch_count").asLong(), params, state,
-        plateau.isEmpty() ? null : plateau, config);
+        callbacks, config);
+  }
+
+  private static Map<String, Double> numbers(JsonNode object) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    object.fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asDouble()));
+    return out;
   }
 
   /** The checkpoint files of the directory, oldest first (by step). */

@@ -43,6 +43,9 @@ public final class Curves implements Callback {
 
   public String name() { return name; }
 
+  @Override
+  public String callbackName() { return "curves of " + name; }
+
   public String optimizer() { return optimizer; }
 
   public int iterationsPerEpoch() { return iterationsPerEpoch; }

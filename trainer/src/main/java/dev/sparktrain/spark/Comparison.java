@@ -52,7 +52,6 @@ public final class Comparison {
     }
     int concurrency = Math.min(cfg.compare().concurrency(), runs.size());
     List<Curves> curves = new ArrayList<>();
-    ExecutorService pool = Executors.newFixedThreadPool(concurrency);
     ModelSpec spec;
     try (TrainingData data = TrainingData.load(spark, cfg.data(), progress)) {
       spec = Trainer.modelSpec(cfg, data);
@@ -61,24 +60,15 @@ public final class Comparison {
       progress.info(String.format("compare: %d runs of %s on %,d examples, %d at a time", runs.size(),
           spec.layersText(), data.trainCount(), concurrency));
       Trainer trainer = new Trainer(spark);
-      List<Future<?>> done = new ArrayList<>();
+      List<FitOptions> fits = new ArrayList<>();
       for (TrainConfig run : runs) {
         String name = runName(run, runs);
         Curves c = new Curves(name, run.optimizer().name(), iterations);
         curves.add(c);
-        FitOptions options = FitOptions.from(run).withName(name).withProgress(progress.forRun(name))
-            .withConcurrentRuns(concurrency).withCallbacks(c).withHooks(hooks);
-        done.add(pool.submit(() -> trainer.fit(data, options)));
+        fits.add(FitOptions.from(run).withName(name).withProgress(progress.forRun(name))
+            .withConcurrentRuns(concurrency).withCallbacks(c).withHooks(hooks));
       }
-      for (Future<?> f : done) f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException r) throw r;
-      throw new IllegalStateException(e.getCause());
-    } finally {
-      pool.shutdownNow();
+      fitAll(trainer, data, fits, concurrency);
     }
 
     String dir = cfg.compare().output();
@@ -107,6 +97,29 @@ public final class Comparison {
     out.put("plot", plot);
     out.put("curves", dir + "/epochs.csv");
     return out;
+  }
+
+  /** Runs the fits, concurrency at a time; all have ended (or been interrupted) before the data are released. */
+  private static void fitAll(Trainer trainer, TrainingData data, List<FitOptions> fits, int concurrency) {
+    ExecutorService pool = Executors.newFixedThreadPool(concurrency);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (FitOptions f : fits) done.add(pool.submit(() -> trainer.fit(data, f)));
+      for (Future<?> f : done) f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) throw r;
+      throw new IllegalStateException(e.getCause());
+    } finally {
+      pool.shutdownNow();
+      try {
+        pool.awaitTermination(10, java.util.concurrent.TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   private static String runName(TrainConfig run, List<TrainConfig> all) {

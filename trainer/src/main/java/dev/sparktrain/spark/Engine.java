@@ -40,7 +40,8 @@ public enum Engine {
         : runs + " concurrent runs of " + partitions + " partitions (" + wanted + " slots)";
     if (configured.equals("barrier")) {
       throw new UserError("train.engine = barrier runs a task for every partition at once, but the cluster has "
-          + slots + " task slots for " + need + "; lower data.partitions, add executors, or set train.engine = job");
+          + slots + " task slots for " + need + "; lower data.partitions, add executors, "
+          + (runs > 1 ? "run fewer at once, " : "") + "or set train.engine = job");
     }
     progress.info(String.format("engine: job (one Spark job per step): %d task slots for %s; the barrier engine "
         + "needs one slot per partition", slots, runs == 1 ? partitions + " partitions" : need));

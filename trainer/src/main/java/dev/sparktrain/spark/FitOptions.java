@@ -17,8 +17,11 @@ import java.util.Map;
  */
 public record FitOptions(TrainConfig config, InitialParams initial, List<Callback> callbacks,
                          PartitionHook partitionHook, String name, int concurrentRuns, Progress progress) {
-  /** The run's random streams: initialisation, minibatch order with augmentation and dropout, validation split. */
-  public record Seeds(long init, long order, long split) {}
+  /**
+   * The fit's random streams: initialisation, and minibatch order with augmentation and dropout (the validation
+   * split's seed belongs to the {@link TrainingData}).
+   */
+  public record Seeds(long init, long order) {}
 
   public FitOptions {
     callbacks = List.copyOf(callbacks);
@@ -34,7 +37,7 @@ public record FitOptions(TrainConfig config, InitialParams initial, List<Callbac
   }
 
   public Seeds seeds() {
-    return new Seeds(config.training().initSeed(), config.training().orderSeed(), config.data().splitSeed());
+    return new Seeds(config.training().initSeed(), config.training().orderSeed());
   }
 
   /** The same options with settings changed, re-validated through the settings table ("train.init_seed" → "7"). */

@@ -4,12 +4,14 @@ import dev.sparktrain.UserError;
 import dev.sparktrain.nn.LayerSpec;
 import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.train.GradientTask;
+import dev.sparktrain.train.PartitionHook;
 import org.apache.spark.api.java.JavaSparkContext;
 
 /**
  * optimizer.name = lbfgs: full-batch L-BFGS ({@link FullBatchLbfgs}) instead of the minibatch loop. It needs a
  * deterministic loss over the whole data, so random layers and augmentation are refused; train.epochs does not
- * apply (lbfgs.max_iterations bounds the iterations), and the reported epochs count passes over the data.
+ * apply (lbfgs.max_iterations bounds the iterations), and the reported epochs count passes over the data. It
+ * writes no checkpoints and calls no callbacks.
  */
 final class LbfgsFit {
   private LbfgsFit() {}
@@ -27,7 +29,12 @@ final class LbfgsFit {
       throw new UserError("optimizer.name = lbfgs: full-batch L-BFGS needs a deterministic loss; set data.augment = none");
     }
     if (!(o.initial() instanceof InitialParams.Seeded)) {
-      throw new UserError("optimizer.name = lbfgs: starts from seeded parameters only (no resume or saved model)");
+      throw new UserError("optimizer.name = lbfgs: full-batch L-BFGS starts from seeded parameters only; it writes no "
+          + "checkpoints, so set checkpoint.resume = false (no --resume) and give no initial model");
+    }
+    if (!o.callbacks().isEmpty() || o.partitionHook() != PartitionHook.NONE) {
+      o.progress().info("optimizer.name = lbfgs: full-batch L-BFGS runs its own iterations; the run's callbacks and "
+          + "partition hook are not called");
     }
     var l = cfg.optimizer().lbfgs();
     var progress = o.progress();

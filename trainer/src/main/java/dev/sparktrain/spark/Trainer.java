@@ -2,6 +2,7 @@ package dev.sparktrain.spark;
 
 import dev.sparktrain.UserError;
 import dev.sparktrain.augment.AugmentPipeline;
+import dev.sparktrain.config.SettingsTable;
 import dev.sparktrain.config.TrainConfig;
 import dev.sparktrain.io.CheckpointStore;
 import dev.sparktrain.io.SavedModel;
@@ -14,6 +15,7 @@ import dev.sparktrain.tensor.Gemm;
 import dev.sparktrain.train.Callback;
 import dev.sparktrain.train.Checkpointer;
 import dev.sparktrain.train.ConsoleProgress;
+import dev.sparktrain.train.EarlyStopping;
 import dev.sparktrain.train.FiniteCheck;
 import dev.sparktrain.train.GradientTask;
 import dev.sparktrain.train.HeapLogger;
@@ -52,7 +54,12 @@ public final class Trainer {
     return spec;
   }
 
-  public TrainedModel fit(TrainingData data, FitOptions o) {
+  /**
+   * Fits a model to data as the options say. The saved config shows the data.* settings the data were prepared
+   * with (a DataFrame's classes and split, say), whatever the options' own data.* settings were.
+   */
+  public TrainedModel fit(TrainingData data, FitOptions options) {
+    FitOptions o = options.withConfig(options.config().with(data.settings()));
     TrainConfig cfg = o.config();
     ModelSpec spec = modelSpec(cfg, data);
     String label = o.name().isEmpty() ? "" : o.name() + " · ";
@@ -67,6 +74,10 @@ public final class Trainer {
     PartitionStep step = new PartitionStep(spec, data.offsets(), plan, augmentation(cfg, data, label, o.progress()),
         o.partitionHook());
     Engine engine = Engine.choose(sc, tr.engine(), data.partitions(), o.concurrentRuns(), o.progress());
+    if (data.validationCount() == 0 && cfg.get(SettingsTable.EARLY_STOPPING_PATIENCE) > 0) {
+      throw new UserError("early_stopping.patience = " + cfg.get(SettingsTable.EARLY_STOPPING_PATIENCE)
+          + ": early stopping watches the validation loss, and there is no validation split (data.validation_fraction = 0)");
+    }
     TrainingLoop.Validation validation = data.validationCount() == 0 ? null : (params, epoch) ->
         DistributedEvaluation.run(data.validation(), spec, params, label + "validation · epoch " + (epoch + 1));
     TrainingLoop.Result r;
@@ -74,14 +85,17 @@ public final class Trainer {
       r = new TrainingLoop(network, e, next -> optimizer(cfg, network, next), schedule, tr.epochs(), iterations,
           validation, callbacks(o, schedule)).run(start);
     }
-    int ran = Math.max(1, r.epochsRun());
+    double epochsRun = (double) r.stepsRun() / iterations;  // here, in this process: a resume runs fewer
     return new TrainedModel(spec, r.params(), data.standardizer(), cfg.resolved(),
         TrainedModel.provenance(spark.sparkContext(), cfg, data, "Trainer (" + engine.id() + " engine)"),
-        new TrainedModel.Summary(tr.epochs(), r.trainLoss(), r.validationAccuracy(), r.seconds() / ran,
-            (double) data.trainCount() * ran / r.seconds(), engine.id(), r.stopReason()));
+        new TrainedModel.Summary((int) (r.steps() / iterations), r.trainLoss(), r.validationAccuracy(),
+            r.seconds() / epochsRun, data.trainCount() * epochsRun / r.seconds(), engine.id(), r.stopReason()));
   }
 
-  /** The built-in callbacks around the caller's: finite check first, checkpoints last (after plateau's update). */
+  /**
+   * The built-in callbacks around the caller's: the finite check first (a bad step is never checkpointed),
+   * checkpoints last (they hold the plateau's and early stopping's state after this epoch's update).
+   */
   private List<Callback> callbacks(FitOptions o, Schedule schedule) {
     TrainConfig cfg = o.config();
     List<Callback> all = new ArrayList<>(List.of(new FiniteCheck(cfg.optimizer().learningRate())));
@@ -91,6 +105,8 @@ public final class Trainer {
     if (cfg.plateau().enabled()) {
       all.add(new ReduceLrOnPlateau(cfg.plateau().start(cfg.optimizer().learningRate()), schedule, o.progress()));
     }
+    int patience = cfg.get(SettingsTable.EARLY_STOPPING_PATIENCE);
+    if (patience > 0) all.add(new EarlyStopping(patience, cfg.get(SettingsTable.EARLY_STOPPING_MIN_DELTA)));
     var ck = cfg.checkpoint();
     if (ck.enabled()) all.add(new Checkpointer(store(ck), ck.every(), cfg.resolved()));
     return all;

@@ -57,6 +57,7 @@ public final class TrainingData implements AutoCloseable {
   private final int trainCount;
   private final long validationCount;
   private final Shape shape;
+  private final Shape givenShape;
   private final Preparation prep;
   private final FeatureStats.Standardizer standardizer;
   private final DataLoader.Source testSource;
@@ -95,6 +96,7 @@ public final class TrainingData implements AutoCloseable {
     this.loader = loader;
     this.trainSource = examples;
     this.shape = shape != null ? shape : Shape.flat(examples.dim());
+    this.givenShape = shape;
     this.prep = prep;
     this.testSource = test;
     var sc = examples.blocks().context();
@@ -103,21 +105,31 @@ public final class TrainingData implements AutoCloseable {
     double fraction = prep.validationFraction();
     JavaRDD<DataBlock> raw = examples.blocks().persist(StorageLevel.MEMORY_ONLY());
     JavaRDD<DataBlock> trainRaw = raw.map(b -> b.select(seed, fraction, false));
-    this.standardizer = standardizer(trainRaw, examples.dim(), prep.standardize(), this.shape.c());
-    var std = standardizer;
-    train = trainRaw.map(b -> b.standardized(std)).persist(StorageLevel.MEMORY_ONLY());
-    validation = raw.map(b -> b.select(seed, fraction, true).standardized(std)).persist(StorageLevel.MEMORY_ONLY());
-    List<Integer> counts = train.map(DataBlock::n).collect();
-    validationCount = validation.map(b -> (long) b.n()).fold(0L, Long::sum);
-    raw.unpersist(false);
-    offsets = new int[counts.size()];
-    long total = 0;
-    for (int p = 0; p < offsets.length; p++) {
-      offsets[p] = (int) total;
-      total += counts.get(p);
+    JavaRDD<DataBlock> t = null, v = null;
+    try {  // a bad row fails one of these jobs: nothing stays cached
+      standardizer = standardizer(trainRaw, examples.dim(), prep.standardize(), this.shape.c());
+      var std = standardizer;
+      t = trainRaw.map(b -> b.standardized(std)).persist(StorageLevel.MEMORY_ONLY());
+      v = raw.map(b -> b.select(seed, fraction, true).standardized(std)).persist(StorageLevel.MEMORY_ONLY());
+      List<Integer> counts = t.map(DataBlock::n).collect();
+      validationCount = v.map(b -> (long) b.n()).fold(0L, Long::sum);
+      offsets = new int[counts.size()];
+      long total = 0;
+      for (int p = 0; p < offsets.length; p++) {
+        offsets[p] = (int) total;
+        total += counts.get(p);
+      }
+      if (total > Integer.MAX_VALUE) throw new UserError(examples.source() + ": more than 2^31 training examples");
+      trainCount = (int) total;
+    } catch (RuntimeException e) {
+      if (t != null) t.unpersist(false);
+      if (v != null) v.unpersist(false);
+      throw e;
+    } finally {
+      raw.unpersist(false);
     }
-    if (total > Integer.MAX_VALUE) throw new UserError(examples.source() + ": more than 2^31 training examples");
-    trainCount = (int) total;
+    train = t;
+    validation = v;
   }
 
   private static FeatureStats.Standardizer standardizer(JavaRDD<DataBlock> train, int dim, String how, int channels) {
@@ -137,6 +149,21 @@ public final class TrainingData implements AutoCloseable {
   public Shape shape() { return shape; }
 
   public int numClasses() { return prep.numClasses(); }
+
+  /**
+   * The data.* settings these data were prepared with, which a fit's saved config must show whatever its own
+   * data.* say: classes, partitions, the validation fraction and seed, standardization, and the shape if given.
+   */
+  public java.util.Map<String, String> settings() {
+    java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+    m.put("data.num_classes", Integer.toString(prep.numClasses()));
+    m.put("data.partitions", Integer.toString(prep.partitions()));
+    m.put("data.validation_fraction", Double.toString(prep.validationFraction()));
+    m.put("data.split_seed", Long.toString(prep.splitSeed()));
+    m.put("data.standardize", prep.standardize());
+    if (givenShape != null) m.put("data.shape", givenShape.toString());
+    return m;
+  }
 
   public int partitions() { return offsets.length; }
 

@@ -21,8 +21,16 @@ final class CallbackList {
   }
 
   void stepEnd(Callback.StepEnd e, LoopControl loop) {
-    String where = String.format("at epoch %d iteration %d (step %d)", e.epoch() + 1, e.iteration() + 1, e.step() + 1);
-    for (Callback c : callbacks) call(c, where, () -> c.onStepEnd(e, loop));
+    for (Callback c : callbacks) {
+      try {
+        c.onStepEnd(e, loop);
+      } catch (UserError | CallbackFailure x) {
+        throw x;
+      } catch (RuntimeException x) {
+        throw new CallbackFailure(c.callbackName(), String.format("at epoch %d iteration %d (step %d)", e.epoch() + 1,
+            e.iteration() + 1, e.step() + 1), x);
+      }
+    }
   }
 
   void epochEnd(Callback.EpochEnd e, LoopControl loop) {
@@ -36,7 +44,12 @@ final class CallbackList {
   /** The checkpointed state of every callback that keeps one, by name. */
   Map<String, Map<String, Double>> states() {
     Map<String, Map<String, Double>> m = new TreeMap<>();
-    for (Callback c : callbacks) if (c.checkpointState() != null) m.put(c.name(), c.checkpointState());
+    for (Callback c : callbacks) {
+      Map<String, Double> state = c.checkpointState();
+      if (state != null && m.put(c.callbackName(), state) != null) {
+        throw new IllegalStateException("two callbacks keep checkpoint state under the name " + c.callbackName());
+      }
+    }
     return m;
   }
 
@@ -46,7 +59,7 @@ final class CallbackList {
     } catch (UserError | CallbackFailure e) {
       throw e;
     } catch (RuntimeException e) {
-      throw new CallbackFailure(c.name(), where, e);
+      throw new CallbackFailure(c.callbackName(), where, e);
     }
   }
 }

@@ -4,12 +4,11 @@ import dev.sparktrain.io.CheckpointStore;
 import java.util.Map;
 
 /**
- * Writes training checkpoints: every N steps within an epoch (checkpoint.every; 0 = none) and at every epoch's
- * end, with the optimizer state, the callbacks' state and the run's resolved config, so that {@code --resume}
- * continues bit for bit. The store writes each file atomically, so a crash never leaves a half-written one.
+ * Writes training checkpoints: every N steps within an epoch (checkpoint.every; 0 = none), at every epoch's end,
+ * and where a callback stopped the run, with the optimizer state, every callback's checkpointed state and the
+ * run's resolved config, so that {@code --resume} continues bit for bit. The store writes each file atomically, so a crash never leaves a half-written one.
  */
 public final class Checkpointer implements Callback {
-  private static final String PLATEAU = "plateau";
   private final CheckpointStore store;
   private final int every;
   private final Map<String, String> config;
@@ -17,27 +16,33 @@ public final class Checkpointer implements Callback {
   public Checkpointer(CheckpointStore store, int every, Map<String, String> config) {
     this.store = store;
     this.every = every;
-    this.config = Map.copyOf(config);
+    this.config = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(config));
   }
 
   @Override
   public void onStepEnd(StepEnd e, LoopControl loop) {
-    if (every > 0 && (e.step() + 1) % every == 0 && e.iteration() + 1 < e.iterationsPerEpoch()) save(e.state());
+    if (every > 0 && (e.step() + 1) % every == 0 && e.iteration() + 1 < e.iterationsPerEpoch()) save(e.state().get());
   }
 
   @Override
   public void onEpochEnd(EpochEnd e, LoopControl loop) {
-    save(e.state());
+    save(e.state().get());
+  }
+
+  /** A run that a callback stopped keeps where it stopped, inside an epoch or at its end, for --resume. */
+  @Override
+  public void onTrainEnd(TrainEnd e) {
+    if (e.result().stopReason() != null && e.result().stepsRun() > 0) save(e.state().get());
   }
 
   private void save(LoopState s) {
     store.save(new CheckpointStore.State(s.step(), s.epoch(), s.iteration(), s.epochLossSum(), s.epochCount(),
-        s.params(), s.optimizerState(), s.callbackState().get(PLATEAU), config));
+        s.params(), s.optimizerState(), s.callbackState(), config));
   }
 
   /** The loop state a checkpoint holds, for a resumed run to start from. */
   public static LoopState toLoopState(CheckpointStore.State s) {
     return new LoopState(s.step(), s.epoch(), s.iteration(), s.epochLossSum(), s.epochCount(), s.params(),
-        s.optimizerState(), s.plateau() == null ? Map.of() : Map.of(PLATEAU, s.plateau()));
+        s.optimizerState(), s.callbacks());
   }
 }

@@ -22,7 +22,7 @@ public final class ReduceLrOnPlateau implements Callback {
 
   @Override
   public void onTrainStart(TrainStart e, LoopControl loop) {
-    Map<String, Double> saved = e.start().callbackState().get(name());
+    Map<String, Double> saved = e.start().callbackState().get(callbackName());
     if (saved == null) return;
     plateau = ReduceOnPlateau.fromState(saved);
     loop.replaceSchedule(plateau.applyTo(base));
@@ -46,7 +46,7 @@ public final class ReduceLrOnPlateau implements Callback {
   }
 
   @Override
-  public String name() {
+  public String callbackName() {
     return "plateau";
   }
 }

@@ -21,88 +21,110 @@ public record TrainingLoop(Network network, StepEngine engine, Function<Schedule
     Metrics run(float[] params, int epoch);
   }
 
-  /** The end of a run: parameters, the next step, epochs run here, last metrics, training seconds, why it stopped. */
-  public record Result(float[] params, long steps, int epochsRun, double trainLoss, double validationAccuracy,
+  /**
+   * The end of a run: parameters, the next global step, the steps taken here, the last epoch's training loss and
+   * validation accuracy, seconds of training (without validation), and why it stopped (null: it ran every epoch).
+   */
+  public record Result(float[] params, long steps, long stepsRun, double trainLoss, double validationAccuracy,
                        double seconds, String stopReason) {}
 
   public TrainingLoop {
     callbacks = List.copyOf(callbacks);
   }
 
-  /** Runs from start (a fresh start or a checkpoint's state) to the last epoch, or until a callback stops it. */
+  /**
+   * Runs from start (a fresh start or a checkpoint's state) to the last epoch, or until a callback stops it; an
+   * epoch cut short by a stop gets no epoch end, and the result's state continues inside it.
+   */
   public Result run(LoopState start) {
     CallbackList callbacks = new CallbackList(this.callbacks);
     Run run = new Run(start, callbacks);
-    callbacks.trainStart(new Callback.TrainStart(epochs, iterations, start, view(start.params())), run);
+    callbacks.trainStart(new Callback.TrainStart(epochs, iterations, start, view(run.params)), run);
     run.applyRequests();
-    double trainLoss = Double.NaN, valAcc = Double.NaN, seconds = 0;
-    int ran = 0;
+    double trainLoss = Double.NaN, valAcc = Double.NaN;
     for (int epoch = start.epoch(); epoch < epochs && run.stopReason == null; epoch++) {
       long begin = System.nanoTime();
       boolean resuming = epoch == start.epoch();
       run.lossSum = resuming ? start.epochLossSum() : 0;
       run.count = resuming ? start.epochCount() : 0;
-      int first = resuming ? start.iteration() : 0;
-      engine.beginEpoch(epoch, first);
-      for (int t = first; t < iterations && run.stopReason == null; t++) step(run, epoch, t, callbacks);
-      if (run.count == 0) break;
+      run.epoch = epoch;
+      engine.beginEpoch(epoch, resuming ? start.iteration() : 0);
+      for (run.iteration = resuming ? start.iteration() : 0; run.iteration < iterations && run.stopReason == null; ) {
+        step(run, callbacks);
+      }
       if (validation != null || epoch + 1 == epochs || run.stopReason != null) engine.endEpoch();
-      double epochSeconds = (System.nanoTime() - begin) / 1e9;
-      seconds += epochSeconds;
-      ran++;
+      double seconds = (System.nanoTime() - begin) / 1e9;
+      run.seconds += seconds;
       trainLoss = run.lossSum / run.count;
+      if (run.iteration < iterations) break;  // stopped inside the epoch
       Metrics val = validation == null ? null : validation.run(run.params, epoch);
       valAcc = val == null ? Double.NaN : val.accuracy();
-      callbacks.epochEnd(new Callback.EpochEnd(epoch, epochs, trainLoss, val, run.lr.at(run.step - 1),
-          run.lr.at(run.step), epochSeconds, run.count / ((System.nanoTime() - begin) / 1e9), view(run.params),
-          run.state(run.step, epoch + 1, 0, 0, 0)), run);
+      double examplesPerSecond = run.count / ((System.nanoTime() - begin) / 1e9);
+      run.epoch = epoch + 1;
+      run.iteration = 0;
+      run.lossSum = 0;
+      run.count = 0;
+      callbacks.epochEnd(new Callback.EpochEnd(epoch, epochs, trainLoss, val, run.lastLr, run.lr.at(run.step),
+          seconds, examplesPerSecond, view(run.params), run::state), run);
       run.applyRequests();
     }
-    Result result = new Result(run.params, run.step, ran, trainLoss, valAcc, seconds, run.stopReason);
-    callbacks.trainEnd(new Callback.TrainEnd(result));
+    Result result = new Result(run.params, run.step, run.step - start.step(), trainLoss, valAcc, run.seconds,
+        run.stopReason);
+    callbacks.trainEnd(new Callback.TrainEnd(result, run::state));
     return result;
   }
 
   /** One optimizer step: the engine's gradient sum, its mean through the optimizer, BN running averages, callbacks. */
-  private void step(Run run, int epoch, int t, CallbackList callbacks) {
+  private void step(Run run, CallbackList callbacks) {
+    int epoch = run.epoch, t = run.iteration;
     GradientSum.Node g = engine.gradient(run.params, epoch, t);
     float[] mean = g.mean(run.params.length), before = run.params;
     run.params = run.stepper.step(mean, run.params);
     network.updateRunning(before, run.params, g.stats());
     run.lossSum += g.lossSum();
     run.count += g.count();
-    callbacks.stepEnd(new Callback.StepEnd(epoch, t, iterations, run.step, g.lossSum() / g.count(),
-        run.lossSum / run.count, run.lr.at(run.step), g.count(), view(mean), view(run.params),
-        run.state(run.step + 1, epoch, t + 1, run.lossSum, run.count)), run);
-    run.applyRequests();
+    run.lastLr = run.lr.at(run.step);
     run.step++;
+    run.iteration++;
+    callbacks.stepEnd(new Callback.StepEnd(epoch, t, iterations, run.step - 1, g.lossSum() / g.count(),
+        run.lossSum / run.count, run.lastLr, g.count(), view(mean), view(run.params), run::state), run);
+    run.applyRequests();
   }
 
   private static FloatBuffer view(float[] a) {
     return FloatBuffer.wrap(a).asReadOnlyBuffer();
   }
 
-  /** One run's changing state (parameters, optimizer, schedule, step, the epoch's loss), and its LoopControl. */
+  /**
+   * One run's changing state (parameters, optimizer, schedule, where it is, the epoch's loss so far) and its
+   * LoopControl. {@link #state} snapshots it when a callback asks, so a checkpoint holds what the callbacks before
+   * it changed, with a copy of the parameters.
+   */
   private final class Run implements LoopControl {
+    final CallbackList callbacks;
     float[] params;
     Stepper<?> stepper;
     Schedule lr = TrainingLoop.this.lr;
     Schedule pending;
     String stopReason;
     long step;
+    int epoch;
+    int iteration;
     double lossSum;
     long count;
-    final CallbackList callbacks;
+    double lastLr = Double.NaN;
+    double seconds;
 
     Run(LoopState start, CallbackList callbacks) {
       this.callbacks = callbacks;
-      params = start.params();
+      params = start.params().clone();
       step = start.step();
       stepper = stepper(optimizer.apply(lr), start);
     }
 
-    LoopState state(long next, int epoch, int iteration, double lossSum, long count) {
-      return new LoopState(next, epoch, iteration, lossSum, count, params, stepper.state(), callbacks.states());
+    /** Before the next step: (epoch, iteration), with the epoch's loss so far (none at an epoch's start). */
+    LoopState state() {
+      return new LoopState(step, epoch, iteration, lossSum, count, params.clone(), stepper.state(), callbacks.states());
     }
 
     @Override public void stop(String reason) {

@@ -97,7 +97,7 @@ class CallbackCommandTest {
         if (e.step() == 21) throw new IllegalStateException("metrics store unreachable");
       }
 
-      @Override public String name() { return "metrics-exporter"; }
+      @Override public String callbackName() { return "metrics-exporter"; }
     };
     CliRun.Result r = CliRun.inProcess(Hooks.of(broken), "train", conf.toString());
     assertEquals(1, r.exitCode(), r.toString());

@@ -29,7 +29,7 @@ class EngineChoiceTest {
     assertEquals(Engine.THREADS, Engine.choose(sc, "threads", 4, 3, progress));
     String message = assertThrows(UserError.class, () -> Engine.choose(sc, "barrier", 2, 2, progress)).getMessage();
     assertEquals("train.engine = barrier runs a task for every partition at once, but the cluster has 2 task slots "
-        + "for 2 concurrent runs of 2 partitions (4 slots); lower data.partitions, add executors, or set "
+        + "for 2 concurrent runs of 2 partitions (4 slots); lower data.partitions, add executors, run fewer at once, or set "
         + "train.engine = job", message);
     assertEquals("barrier", Engine.BARRIER.id());
   }

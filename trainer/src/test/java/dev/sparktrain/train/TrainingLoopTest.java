@@ -94,14 +94,72 @@ class TrainingLoopTest {
   }
 
   @Test
-  void aCallbackStopsTheRunWithAReason() {
+  void aCallbackStopsTheRunWithAReasonAndTheCutEpochGetsNoEpochEnd() {
+    List<Integer> epochEnds = new ArrayList<>();
+    List<LoopState> ends = new ArrayList<>();
     Callback stopAt7 = new Callback() {
       @Override public void onStepEnd(StepEnd e, LoopControl loop) { if (e.step() == 7) loop.stop("enough at step 8"); }
+      @Override public void onEpochEnd(EpochEnd e, LoopControl loop) { epochEnds.add(e.epoch()); }
+      @Override public void onTrainEnd(TrainEnd e) { ends.add(e.state().get()); }
     };
     TrainingLoop.Result r = loop(new Quadratic(), Schedule.constant(0.1), null, stopAt7).run(LoopState.start(ones(network.paramCount())));
     assertEquals("enough at step 8", r.stopReason());
     assertEquals(8, r.steps(), "the step that asked to stop is the last");
-    assertEquals(2, r.epochsRun());
+    assertEquals(8, r.stepsRun());
+    assertEquals(List.of(0), epochEnds, "epoch 2 was cut short: no epoch end for it");
+    LoopState end = ends.get(0);
+    assertEquals(8, end.step());
+    assertEquals(1, end.epoch());
+    assertEquals(3, end.iteration(), "a resume continues inside epoch 2, at its 4th iteration");
+    assertEquals(3 * BATCH, end.epochCount());
+  }
+
+  @Test
+  void theStateACheckpointTakesShowsWhatEarlierCallbacksChanged() {
+    Callback counter = new Callback() {
+      double epochs;
+      @Override public void onEpochEnd(EpochEnd e, LoopControl loop) { epochs++; }
+      @Override public java.util.Map<String, Double> checkpointState() { return java.util.Map.of("epochs", epochs); }
+      @Override public String callbackName() { return "counter"; }
+    };
+    List<LoopState> saved = new ArrayList<>();
+    Callback checkpoint = new Callback() {
+      @Override public void onEpochEnd(EpochEnd e, LoopControl loop) { saved.add(e.state().get()); }
+    };
+    loop(new Quadratic(), Schedule.constant(0.1), null, counter, checkpoint).run(LoopState.start(ones(network.paramCount())));
+    assertEquals(1.0, saved.get(0).callbackState().get("counter").get("epochs"), "after the counter's epoch end");
+    assertEquals(3.0, saved.get(2).callbackState().get("counter").get("epochs"));
+    assertEquals(EPOCHS * ITERATIONS, saved.get(2).step());
+    assertEquals(0, saved.get(0).iteration());
+    assertEquals(1, saved.get(0).epoch());
+    assertEquals(0, saved.get(0).epochCount(), "a new epoch starts with no loss so far");
+    saved.get(0).params()[0] = 99f;  // a copy: the run is not touched
+    assertTrue(saved.get(1).params()[0] < 1f);
+  }
+
+  @Test
+  void earlyStoppingStopsAfterPatienceEpochsWithoutImprovementAndResumesItsCount() {
+    double[] valLoss = {1.0, 0.8, 0.85, 0.79, 0.9, 0.95, 0.5};
+    TrainingLoop.Validation val = (p, epoch) -> new Metrics(0.5, valLoss[epoch], 10);
+    List<LoopState> saved = new ArrayList<>();
+    Callback keep = new Callback() {
+      @Override public void onEpochEnd(EpochEnd e, LoopControl loop) { saved.add(e.state().get()); }
+    };
+    TrainingLoop seven = new TrainingLoop(network, new Quadratic(), Optimizers::sgd, Schedule.constant(0.01), 7,
+        ITERATIONS, val, List.of(new EarlyStopping(2, 0.005), keep));
+    TrainingLoop.Result r = seven.run(LoopState.start(ones(network.paramCount())));
+    // 0.79 beats 0.8 by only 0.01 > 0.005: an improvement; then 0.9 and 0.95 are two bad epochs
+    assertEquals("early stopping: the validation loss has not improved by more than 0.005 for 2 epochs "
+        + "(best 0.790000 after epoch 4)", r.stopReason());
+    assertEquals(6 * ITERATIONS, r.steps());
+    // resumed from the checkpoint after epoch 5 (one bad epoch), it stops after epoch 6 as well
+    LoopState afterFive = saved.get(4);
+    assertEquals(1.0, afterFive.callbackState().get("early_stopping").get("bad_epochs"));
+    TrainingLoop.Result resumed = new TrainingLoop(network, new Quadratic(), Optimizers::sgd, Schedule.constant(0.01), 7,
+        ITERATIONS, val, List.of(new EarlyStopping(2, 0.005))).run(afterFive);
+    assertEquals(r.stopReason(), resumed.stopReason());
+    assertEquals(r.steps(), resumed.steps());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(r.params(), resumed.params(), "bit for bit");
   }
 
   @Test
@@ -128,7 +186,7 @@ class TrainingLoopTest {
         if (e.step() == 6) throw new IllegalStateException("disk full");
       }
 
-      @Override public String name() { return "metrics-writer"; }
+      @Override public String callbackName() { return "metrics-writer"; }
     };
     CallbackFailure f = assertThrows(CallbackFailure.class,
         () -> loop(new Quadratic(), Schedule.constant(0.1), null, broken).run(LoopState.start(ones(network.paramCount()))));
