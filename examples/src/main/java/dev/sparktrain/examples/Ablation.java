@@ -61,7 +61,6 @@ public final class Ablation {
 
   /** Every row trained with {@link Trainer#fit} over one prepared copy of the data; returns the JSON summary. */
   static ObjectNode run(String conf, Path out, List<String> overrides) throws IOException {
-    Files.createDirectories(out);
     List<String> all = new ArrayList<>(overrides);
     all.add("optimizer.weight_decay=0");
     TrainConfig base = TrainConfig.from(Settings.load(conf, all));
@@ -80,6 +79,7 @@ public final class Ablation {
     SparkSession spark = Sessions.create("sparktrain ablation " + conf, base.spark());
     try (TrainingData data = TrainingData.load(spark, base.data(), progress)) {
       Examples test = data.test().orElseThrow(() -> new UserError("data.test: the ablation needs a test set"));
+      Files.createDirectories(out);  // only once the data have loaded: bad input leaves nothing behind
       Trainer trainer = new Trainer(spark);
       for (int i = 0; i < rows.size(); i++) {
         Row row = rows.get(i);
