@@ -166,4 +166,32 @@ class TrainerTest {
       assertFalse(rows5.equals(rows8), "another split seed holds out other rows");
     }
   }
+
+  @Test
+  void fitsRunConcurrentlyOverOneTrainingDataGiveTheBitsTheyGiveAlone() throws Exception {
+    SparkSession spark = SparkFixture.local2();
+    TrainConfig cfg = config(Map.of("train.epochs", "1"));
+    Trainer trainer = new Trainer(spark);  // one trainer, no state between calls
+    try (TrainingData data = TrainingData.load(spark, cfg.data(), Progress.quiet())) {
+      List<FitOptions> members = new ArrayList<>();
+      for (int seed = 1; seed <= 3; seed++) {
+        members.add(FitOptions.from(cfg.with(Map.of("train.init_seed", Integer.toString(seed)))).withName("m" + seed));
+      }
+      List<float[]> alone = new ArrayList<>();
+      for (FitOptions m : members) alone.add(trainer.fit(data, m).params());
+      var pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+      try {
+        List<java.util.concurrent.Future<TrainedModel>> together = new ArrayList<>();
+        for (FitOptions m : members) together.add(pool.submit(() -> trainer.fit(data, m.withConcurrentRuns(3))));
+        for (int i = 0; i < members.size(); i++) {
+          TrainedModel m = together.get(i).get();
+          assertEquals("job", m.summary().engine(), "3 runs of 2 partitions do not fit 2 slots: the job engine");
+          assertArrayEquals(alone.get(i), m.params(), "member " + (i + 1) + " beside two others equals itself alone");
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      assertFalse(java.util.Arrays.equals(alone.get(0), alone.get(1)), "the members differ by their init seed");
+    }
+  }
 }
