@@ -139,6 +139,9 @@ public final class SettingsTable {
   public static final Setting<Integer> PLATEAU_COOLDOWN = add(Setting.integer("plateau.cooldown", 0,
       Integer.MIN_VALUE));
   public static final Setting<Double> PLATEAU_MIN_LR = add(Setting.number("plateau.min_lr", 0));
+  public static final Setting<Double> EMA_DECAY = add(Setting.number("ema.decay", 0,
+      x -> x >= 0 && x < 1, "in [0, 1) (0 turns averaging off)"));
+  public static final Setting<Integer> EMA_START_STEP = add(Setting.integer("ema.start_step", 0, 0));
   public static final Setting<Integer> EARLY_STOPPING_PATIENCE = add(Setting.integer("early_stopping.patience", 0, 0));
   public static final Setting<Double> EARLY_STOPPING_MIN_DELTA = add(Setting.number("early_stopping.min_delta", 0,
       x -> x >= 0 && Double.isFinite(x), "a number ≥ 0"));

@@ -43,11 +43,16 @@ public final class CheckpointStore {
 
   /** The state of a run between two steps: the next step to take is (epoch, iteration), global step {@code step}. */
   public record State(long step, int epoch, int iteration, double epochLossSum, long epochCount, float[] params,
-                      Object optimizerState, Map<String, Map<String, Double>> callbacks, Map<String, String> config) {
+                      Object optimizerState, Map<String, Map<String, Double>> callbacks,
+                      Map<String, Map<String, float[]>> callbackVectors, Map<String, String> config) {
     public State {
       callbacks = Map.copyOf(callbacks);
+      callbackVectors = Map.copyOf(callbackVectors);
     }
   }
+
+  /** Tensors named callback/NAME/KEY hold the callbacks' vectors. */
+  private static final String VECTOR_PREFIX = "callback/";
 
   public CheckpointStore(String dir, Configuration conf, int keep) {
     if (keep < 1) throw new IllegalArgumentException("keep must be at least 1: " + keep);
@@ -68,6 +73,8 @@ public final class CheckpointStore {
     new java.util.TreeMap<>(s.callbacks()).forEach((name, state) -> state.forEach(callbacks.putObject(name)::put));
     s.config().forEach(meta.putObject("config")::put);
     List<NamedTensor> tensors = new ArrayList<>(List.of(NamedTensor.vector("params", s.params())));
+    new java.util.TreeMap<>(s.callbackVectors()).forEach((name, vectors) -> new java.util.TreeMap<>(vectors)
+        .forEach((key, v) -> tensors.add(NamedTensor.vector(VECTOR_PREFIX + name + "/" + key, v))));
     OptimizerStateFile.flatten(s.optimizerState(), "optimizer", tensors, meta.putObject("optimizer_scalars"));
     String path = new Path(dir, String.format("ckpt-%012d.stc", s.step())).toString();
     TensorFile.write(path, conf, FORMAT, meta, tensors);
@@ -113,11 +120,24 @@ public final class CheckpointStore {
     Map<String, Map<String, Double>> callbacks = new LinkedHashMap<>();
     m.path("callbacks").fields().forEachRemaining(f -> callbacks.put(f.getKey(), numbers(f.getValue())));
     if (m.path("plateau").size() > 0) callbacks.put("plateau", numbers(m.get("plateau")));  // checkpoints written before the callbacks field
+    Map<String, Map<String, float[]>> vectors = new LinkedHashMap<>();
+    c.tensors().forEach((name, t) -> {
+      if (!name.startsWith(VECTOR_PREFIX)) return;
+      String[] parts = name.substring(VECTOR_PREFIX.length()).split("/", 2);
+      if (parts.length != 2 || parts[0].isEmpty() || parts[1].isEmpty()) {
+        throw new UserError(c.source() + ": checkpoint tensor '" + name + "' is not named callback/NAME/KEY");
+      }
+      if (t.values().length != paramCount) {
+        throw new UserError(c.source() + ": checkpoint tensor '" + name + "' holds " + t.values().length
+            + " values, the model has " + paramCount + " parameters");
+      }
+      vectors.computeIfAbsent(parts[0], k -> new LinkedHashMap<>()).put(parts[1], t.values());
+    });
     Map<String, String> config = new LinkedHashMap<>();
     m.get("config").fields().forEachRemaining(e -> config.put(e.getKey(), e.getValue().asText()));
     return new State(m.get("step").asLong(), m.get("epoch").asInt(), m.get("iteration").asInt(),
         m.path("epoch_loss_sum").asDouble(), m.get("epoch_count").asLong(), params, state,
-        callbacks, config);
+        callbacks, vectors, config);
   }
 
   private static Map<String, Double> numbers(JsonNode object) {

@@ -19,13 +19,25 @@ import org.apache.hadoop.conf.Configuration;
  * {@link TensorFile} of format {@code sparktrain-model} (see docs/model-format.md).
  */
 public record SavedModel(ModelSpec spec, float[] params, FeatureStats.Standardizer standardizer,
-                         Map<String, String> config, Map<String, String> provenance, Map<String, Double> metrics) {
+                         Map<String, String> config, Map<String, String> provenance, Map<String, Double> metrics,
+                         float[] averagedParams) {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** The optional tensor of EMA-averaged parameters (ema.decay), beside the raw ones. */
+  public static final String AVERAGED = "params_ema";
 
   public SavedModel {
     if (params.length != spec.paramCount()) {
       throw new IllegalArgumentException(params.length + " parameters for an architecture of " + spec.paramCount());
     }
+    if (averagedParams != null && averagedParams.length != params.length) {
+      throw new IllegalArgumentException(averagedParams.length + " averaged parameters for " + params.length);
+    }
+  }
+
+  /** A model without averaged parameters. */
+  public SavedModel(ModelSpec spec, float[] params, FeatureStats.Standardizer standardizer, Map<String, String> config,
+                    Map<String, String> provenance, Map<String, Double> metrics) {
+    this(spec, params, standardizer, config, provenance, metrics, null);
   }
 
   public void save(String uri, Configuration conf) {
@@ -44,10 +56,12 @@ public record SavedModel(ModelSpec spec, float[] params, FeatureStats.Standardiz
       if (Double.isFinite(v)) m.put(k, v);
       else m.putNull(k);
     });
-    TensorFile.write(uri, conf, TensorFile.MODEL_FORMAT, meta, List.of(
+    List<NamedTensor> tensors = new java.util.ArrayList<>(List.of(
         NamedTensor.vector("params", params),
         NamedTensor.vector("feature_mean", standardizer.mean()),
         NamedTensor.vector("feature_std", standardizer.std())));
+    if (averagedParams != null) tensors.add(NamedTensor.vector(AVERAGED, averagedParams));
+    TensorFile.write(uri, conf, TensorFile.MODEL_FORMAT, meta, tensors);
   }
 
   public static SavedModel load(String uri, Configuration conf) {
@@ -75,8 +89,13 @@ public record SavedModel(ModelSpec spec, float[] params, FeatureStats.Standardiz
     if (mean.length != spec.inputSize() || std.length != spec.inputSize()) {
       throw new UserError(uri + ": feature statistics of length " + mean.length + " for input size " + spec.inputSize());
     }
+    float[] averaged = c.tensors().containsKey(AVERAGED) ? c.values(AVERAGED) : null;
+    if (averaged != null && averaged.length != params.length) {
+      throw new UserError(uri + ": holds " + averaged.length + " averaged parameters for " + params.length + " parameters");
+    }
     return new SavedModel(spec, params, new FeatureStats.Standardizer(mean, std),
-        strings(c.meta().get("config")), strings(c.meta().get("provenance")), doubles(c.meta().get("metrics")));
+        strings(c.meta().get("config")), strings(c.meta().get("provenance")), doubles(c.meta().get("metrics")),
+        averaged);
   }
 
   private static Map<String, String> strings(JsonNode node) {

@@ -56,6 +56,6 @@ final class LbfgsFit {
     return new TrainedModel(spec, params, data.standardizer(), cfg.resolved(),
         TrainedModel.provenance(sc.sc(), cfg, data, "Trainer (full-batch L-BFGS)"),
         new TrainedModel.Summary(passes[0], last[0], valAcc, seconds / passes[0],
-            (double) data.trainCount() * passes[0] / seconds, Engine.JOB.id(), null));
+            (double) data.trainCount() * passes[0] / seconds, Engine.JOB.id(), null, Double.NaN));
   }
 }

@@ -44,6 +44,10 @@ public final class TrainJob {
           progress.info(String.format("test accuracy with test-time augmentation (%s): %.4f", name, testTta.accuracy()));
         }
       }
+      Metrics testEma = model.averaged().isPresent() && data.test().isPresent()
+          ? model.averaged().get().evaluate(data.test().get(), "test · EMA weights · " + data.test().get().source())
+          : Metrics.NONE;
+      if (testEma.count() > 0) progress.info(String.format("test accuracy of the EMA weights %.4f", testEma.accuracy()));
       // the final model on its own training split, in test mode without augmentation: the train side of the gap
       Metrics train = model.evaluateTraining(data, "train accuracy · final model");
       progress.info(String.format("train accuracy %.4f (test mode, %,d examples)", train.accuracy(), train.count()));
@@ -54,6 +58,10 @@ public final class TrainJob {
       if (!Double.isNaN(testTta.accuracy())) metrics.put("test_accuracy_tta", testTta.accuracy());
       metrics.put("validation_accuracy", s.validationAccuracy());
       metrics.put("train_loss", s.trainLoss());
+      if (testEma.count() > 0) {
+        metrics.put("test_accuracy_ema", testEma.accuracy());
+        metrics.put("validation_accuracy_ema", s.averagedValidationAccuracy());
+      }
       model.save(cfg.model().path(), spark.sparkContext().hadoopConfiguration(), metrics);
 
       Map<String, Object> m = new LinkedHashMap<>();
@@ -63,6 +71,11 @@ public final class TrainJob {
       m.put("train_accuracy", train.accuracy());
       m.put("validation_accuracy", s.validationAccuracy());
       m.put("train_loss", s.trainLoss());
+      if (testEma.count() > 0) {
+        m.put("test_accuracy_ema", testEma.accuracy());
+        m.put("test_loss_ema", testEma.loss());
+        m.put("validation_accuracy_ema", s.averagedValidationAccuracy());
+      }
       m.put("epochs", s.epochs());
       m.put("seconds_per_epoch", s.secondsPerEpoch());
       m.put("examples_per_second", s.examplesPerSecond());

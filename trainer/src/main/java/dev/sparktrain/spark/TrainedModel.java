@@ -27,9 +27,12 @@ import org.apache.spark.broadcast.Broadcast;
  * (unstandardized) {@link Examples} on the executors, and saves itself as a checksummed model file.
  */
 public final class TrainedModel {
-  /** How the fit went: epochs (L-BFGS: passes), final losses, timing, the engine used, why it stopped early. */
+  /**
+   * How the fit went: epochs (L-BFGS: passes), final losses, timing, the engine used, why it stopped early (null:
+   * it did not), and the EMA average's last validation accuracy (NaN without averaging or validation).
+   */
   public record Summary(int epochs, double trainLoss, double validationAccuracy, double secondsPerEpoch,
-                        double examplesPerSecond, String engine, String stopReason) {}
+                        double examplesPerSecond, String engine, String stopReason, double averagedValidationAccuracy) {}
 
   /** One example's prediction: its source row, label, the most probable class and every class's probability. */
   public record Prediction(long row, int label, int predicted, float[] probabilities) implements Serializable {}
@@ -40,11 +43,19 @@ public final class TrainedModel {
   private final Map<String, String> config;
   private final Map<String, String> provenance;
   private final Summary summary;
+  private final float[] averaged;
 
   TrainedModel(ModelSpec spec, float[] params, FeatureStats.Standardizer standardizer, Map<String, String> config,
                Map<String, String> provenance, Summary summary) {
+    this(spec, params, null, standardizer, config, provenance, summary);
+  }
+
+  /** averaged: the EMA of the parameters (ema.decay), or null. */
+  TrainedModel(ModelSpec spec, float[] params, float[] averaged, FeatureStats.Standardizer standardizer,
+               Map<String, String> config, Map<String, String> provenance, Summary summary) {
     this.spec = spec;
     this.params = params;
+    this.averaged = averaged;
     this.standardizer = standardizer;
     this.config = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(config));
     this.provenance = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(provenance));
@@ -53,7 +64,13 @@ public final class TrainedModel {
 
   /** A saved model, to evaluate or predict with. */
   public static TrainedModel of(SavedModel m) {
-    return new TrainedModel(m.spec(), m.params(), m.standardizer(), m.config(), m.provenance(), null);
+    return new TrainedModel(m.spec(), m.params(), m.averagedParams(), m.standardizer(), m.config(), m.provenance(), null);
+  }
+
+  /** The same model with its EMA-averaged parameters (ema.decay) as its weights, if it has them. */
+  public java.util.Optional<TrainedModel> averaged() {
+    return averaged == null ? java.util.Optional.empty() : java.util.Optional.of(
+        new TrainedModel(spec, averaged, null, standardizer, config, provenance, summary));
   }
 
   public ModelSpec spec() { return spec; }
@@ -108,11 +125,14 @@ public final class TrainedModel {
     return e.blocks().map(b -> b.standardized(std));
   }
 
-  /** Writes the model file (atomically, with its checksum): metrics are stored beside the config and provenance. */
+  /**
+   * Writes the model file (atomically, with its checksum): metrics are stored beside the config and provenance,
+   * and the averaged parameters beside the raw ones.
+   */
   public void save(String path, Configuration conf, Map<String, Double> metrics) {
     Map<String, String> p = new LinkedHashMap<>(provenance);
     p.put("created", Instant.now().toString());
-    new SavedModel(spec, params, standardizer, config, p, metrics).save(path, conf);
+    new SavedModel(spec, params, standardizer, config, p, metrics, averaged).save(path, conf);
   }
 
   /** Who made a model from what: versions, trainer and engine, seeds, training data, BLAS. */

@@ -16,6 +16,7 @@ import dev.sparktrain.train.Callback;
 import dev.sparktrain.train.Checkpointer;
 import dev.sparktrain.train.ConsoleProgress;
 import dev.sparktrain.train.EarlyStopping;
+import dev.sparktrain.train.EmaAveraging;
 import dev.sparktrain.train.FiniteCheck;
 import dev.sparktrain.train.GradientTask;
 import dev.sparktrain.train.HeapLogger;
@@ -80,28 +81,34 @@ public final class Trainer {
     }
     TrainingLoop.Validation validation = data.validationCount() == 0 ? null : (params, epoch) ->
         DistributedEvaluation.run(data.validation(), spec, params, label + "validation · epoch " + (epoch + 1));
+    EmaAveraging ema = cfg.get(SettingsTable.EMA_DECAY) == 0 ? null : new EmaAveraging(cfg.get(SettingsTable.EMA_DECAY),
+        cfg.get(SettingsTable.EMA_START_STEP), validation == null ? null : (params, epoch) -> DistributedEvaluation.run(
+            data.validation(), spec, params, label + "ema validation · epoch " + (epoch + 1)), o.progress());
     TrainingLoop.Result r;
     try (StepEngine e = engine.open(sc, data, step, tr.treeDepth(), label, tr.transport().equals("tcp"))) {
       r = new TrainingLoop(network, e, next -> optimizer(cfg, network, next), schedule, tr.epochs(), iterations,
-          validation, callbacks(o, schedule)).run(start);
+          validation, callbacks(o, schedule, ema)).run(start);
     }
     double epochsRun = (double) r.stepsRun() / iterations;  // here, in this process: a resume runs fewer
-    return new TrainedModel(spec, r.params(), data.standardizer(), cfg.resolved(),
+    var emaVal = ema == null ? null : ema.lastValidation();
+    return new TrainedModel(spec, r.params(), ema == null ? null : ema.average(), data.standardizer(), cfg.resolved(),
         TrainedModel.provenance(spark.sparkContext(), cfg, data, "Trainer (" + engine.id() + " engine)"),
         new TrainedModel.Summary((int) (r.steps() / iterations), r.trainLoss(), r.validationAccuracy(),
-            r.seconds() / epochsRun, data.trainCount() * epochsRun / r.seconds(), engine.id(), r.stopReason()));
+            r.seconds() / epochsRun, data.trainCount() * epochsRun / r.seconds(), engine.id(), r.stopReason(),
+            emaVal == null ? Double.NaN : emaVal.accuracy()));
   }
 
   /**
    * The built-in callbacks around the caller's: the finite check first (a bad step is never checkpointed),
    * checkpoints last (they hold the plateau's and early stopping's state after this epoch's update).
    */
-  private List<Callback> callbacks(FitOptions o, Schedule schedule) {
+  private List<Callback> callbacks(FitOptions o, Schedule schedule, EmaAveraging ema) {
     TrainConfig cfg = o.config();
     List<Callback> all = new ArrayList<>(List.of(new FiniteCheck(cfg.optimizer().learningRate())));
     all.addAll(o.callbacks());
     all.add(new ConsoleProgress(o.progress()));
     if (cfg.training().heapLogEvery() > 0) all.add(new HeapLogger(o.progress(), cfg.training().heapLogEvery()));
+    if (ema != null) all.add(ema);
     if (cfg.plateau().enabled()) {
       all.add(new ReduceLrOnPlateau(cfg.plateau().start(cfg.optimizer().learningRate()), schedule, o.progress()));
     }

@@ -33,6 +33,12 @@ public interface Callback {
    */
   default Map<String, Double> checkpointState() { return null; }
 
+  /**
+   * Parameter-sized vectors to keep in checkpoints under {@link #callbackName()} (EMA weights), restored from
+   * {@link LoopState#callbackVectors()}; null for none. The loop copies them when it takes a state.
+   */
+  default Map<String, float[]> checkpointVectors() { return null; }
+
   /** The name used in error messages and for the checkpointed state. */
   default String callbackName() { return getClass().getSimpleName(); }
 

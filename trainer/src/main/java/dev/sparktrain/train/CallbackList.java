@@ -53,6 +53,21 @@ final class CallbackList {
     return m;
   }
 
+  /** Copies of the checkpointed vectors of every callback that keeps some, by name. */
+  Map<String, Map<String, float[]>> vectors() {
+    Map<String, Map<String, float[]>> m = new TreeMap<>();
+    for (Callback c : callbacks) {
+      Map<String, float[]> v = c.checkpointVectors();
+      if (v == null) continue;
+      Map<String, float[]> copy = new TreeMap<>();
+      v.forEach((k, a) -> copy.put(k, a.clone()));
+      if (m.put(c.callbackName(), copy) != null) {
+        throw new IllegalStateException("two callbacks keep checkpoint vectors under the name " + c.callbackName());
+      }
+    }
+    return m;
+  }
+
   private static void call(Callback c, String where, Runnable r) {
     try {
       r.run();

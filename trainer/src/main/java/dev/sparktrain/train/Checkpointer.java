@@ -37,12 +37,12 @@ public final class Checkpointer implements Callback {
 
   private void save(LoopState s) {
     store.save(new CheckpointStore.State(s.step(), s.epoch(), s.iteration(), s.epochLossSum(), s.epochCount(),
-        s.params(), s.optimizerState(), s.callbackState(), config));
+        s.params(), s.optimizerState(), s.callbackState(), s.callbackVectors(), config));
   }
 
   /** The loop state a checkpoint holds, for a resumed run to start from. */
   public static LoopState toLoopState(CheckpointStore.State s) {
     return new LoopState(s.step(), s.epoch(), s.iteration(), s.epochLossSum(), s.epochCount(), s.params(),
-        s.optimizerState(), s.callbacks());
+        s.optimizerState(), s.callbacks(), s.callbackVectors());
   }
 }

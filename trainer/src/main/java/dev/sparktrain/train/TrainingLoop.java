@@ -124,7 +124,8 @@ public record TrainingLoop(Network network, StepEngine engine, Function<Schedule
 
     /** Before the next step: (epoch, iteration), with the epoch's loss so far (none at an epoch's start). */
     LoopState state() {
-      return new LoopState(step, epoch, iteration, lossSum, count, params.clone(), stepper.state(), callbacks.states());
+      return new LoopState(step, epoch, iteration, lossSum, count, params.clone(), stepper.state(), callbacks.states(),
+          callbacks.vectors());
     }
 
     @Override public void stop(String reason) {

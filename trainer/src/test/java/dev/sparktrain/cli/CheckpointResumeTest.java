@@ -9,7 +9,9 @@ import dev.sparktrain.io.CheckpointStore;
 import dev.sparktrain.io.SavedModel;
 import dev.sparktrain.testing.CliRun;
 import dev.sparktrain.testing.InjectedFault;
+import dev.sparktrain.train.Callback;
 import dev.sparktrain.train.Hooks;
+import dev.sparktrain.train.LoopControl;
 import dev.sparktrain.testing.SyntheticImages;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -140,5 +142,36 @@ class CheckpointResumeTest {
     CliRun.Result r = CliRun.inProcess(args);
     assertEquals(0, r.exitCode(), String.join(" ", args) + "\n" + r);
     return r.json();
+  }
+
+  @Test
+  void anEmaRunStoppedByACallbackThenResumedEndsBitIdentical() throws Exception {
+    Path data = data();
+    Path straightConf = conf(data, "ema-straight", dir.resolve("ck-ema-straight"));
+    Path stoppedConf = conf(data, "ema-stopped", dir.resolve("ck-ema-stopped"));
+    List<String> ema = List.of("ema.decay=0.8", "ema.start_step=5");
+    succeeds(concat("train", straightConf.toString(), ema));
+    // a callback stops the run inside epoch 2; the checkpoint taken where it stopped holds the EMA vector
+    Callback stopAt57 = new Callback() {
+      @Override public void onStepEnd(StepEnd e, LoopControl loop) { if (e.step() == 56) loop.stop("test stop"); }
+    };
+    CliRun.Result stopped = CliRun.inProcess(Hooks.of(stopAt57), concat("train", stoppedConf.toString(), ema));
+    assertEquals(0, stopped.exitCode(), stopped.toString());
+    assertEquals("test stop", stopped.json().path("stopped").asText(), stopped.stdout());
+    assertTrue(stepsIn(dir.resolve("ck-ema-stopped")).contains(57L), "a checkpoint where it stopped");
+    List<String> resume = new java.util.ArrayList<>(ema);
+    resume.add("--resume");
+    JsonNode resumed = succeeds(concat("train", stoppedConf.toString(), resume));
+    var a = SavedModel.load(dir.resolve("ema-straight.stm").toString(), new Configuration());
+    var b = SavedModel.load(dir.resolve("ema-stopped.stm").toString(), new Configuration());
+    assertArrayEquals(a.params(), b.params(), "raw weights bit for bit");
+    assertArrayEquals(a.averagedParams(), b.averagedParams(), "EMA weights bit for bit");
+    assertTrue(resumed.has("test_accuracy_ema"), resumed.toString());
+  }
+
+  private static String[] concat(String command, String conf, List<String> more) {
+    List<String> all = new java.util.ArrayList<>(List.of(command, conf));
+    all.addAll(more);
+    return all.toArray(String[]::new);
   }
 }

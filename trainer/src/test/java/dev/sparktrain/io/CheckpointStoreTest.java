@@ -31,7 +31,7 @@ class CheckpointStoreTest {
     for (int i = 0; i < params.length; i++) params[i] = (float) Math.sin(i + step);
     Stepper<Object> s = Stepper.start(adam, params);
     for (int i = 0; i < 3; i++) params = s.step(params.clone(), params);
-    return new CheckpointStore.State(step, 2, 7, 12.5, 300, params, s.state(), Map.of("plateau", Map.of("scale", 0.5, "best", 1.25), "early_stopping", Map.of("best", 0.75)),
+    return new CheckpointStore.State(step, 2, 7, 12.5, 300, params, s.state(), Map.of("plateau", Map.of("scale", 0.5, "best", 1.25), "early_stopping", Map.of("best", 0.75)), Map.of(),
         Map.of("train.seed", "42", "model.layers", "dense(4)"));
   }
 

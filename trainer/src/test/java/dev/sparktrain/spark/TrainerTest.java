@@ -194,4 +194,43 @@ class TrainerTest {
       assertFalse(java.util.Arrays.equals(alone.get(0), alone.get(1)), "the members differ by their init seed");
     }
   }
+
+  @Test
+  void theEmaIsTheHandComputedAverageOfEveryStepsParametersBatchNormStatisticsIncluded() throws Exception {
+    SparkSession spark = SparkFixture.local2();
+    TrainConfig cfg = config(Map.of("train.epochs", "1", "ema.decay", "0.9", "ema.start_step", "3"));
+    List<float[]> steps = new ArrayList<>();
+    Callback record = new Callback() {
+      @Override public void onStepEnd(StepEnd e, LoopControl loop) {
+        float[] p = new float[e.params().limit()];
+        e.params().get(0, p);
+        steps.add(p);
+      }
+    };
+    TrainedModel m;
+    try (TrainingData data = TrainingData.load(spark, cfg.data(), Progress.quiet())) {
+      m = new Trainer(spark).fit(data, FitOptions.from(cfg).withCallbacks(record));
+    }
+    // by hand: nothing for steps 1..3, a = θ4, then a = 0.9·a + 0.1·θt, in float32
+    float[] a = steps.get(3).clone();
+    for (int t = 4; t < steps.size(); t++) {
+      for (int i = 0; i < a.length; i++) a[i] = 0.9f * a[i] + (1f - 0.9f) * steps.get(t)[i];
+    }
+    float[] ema = m.averaged().orElseThrow().params();
+    assertArrayEquals(a, ema, "the EMA callback's average");
+    assertArrayEquals(steps.get(steps.size() - 1), m.params(), "the raw weights are the last step's");
+    // the BatchNorm running mean and variance (layer 1, after γ and β of 4 channels) are averaged too
+    Network net = new Network(m.spec(), BlasGemm.INSTANCE);
+    boolean[] state = net.stateMask();
+    int bnRunning = net.offset(1) + 8;
+    assertTrue(state[bnRunning] && state[bnRunning + 7], "the running statistics' slots");
+    assertTrue(steps.get(3)[bnRunning] != steps.get(steps.size() - 1)[bnRunning], "the running mean moved");
+    assertTrue(ema[bnRunning] != m.params()[bnRunning], "and its average differs from the last value");
+    // saved beside the raw weights, and loaded back
+    String path = dir.resolve("ema.stm").toString();
+    m.save(path, new Configuration(), Map.of());
+    var loaded = dev.sparktrain.io.SavedModel.load(path, new Configuration());
+    assertArrayEquals(ema, loaded.averagedParams());
+    assertArrayEquals(m.params(), loaded.params());
+  }
 }
