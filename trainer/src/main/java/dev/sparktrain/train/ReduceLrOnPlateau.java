@@ -6,8 +6,8 @@ import java.util.Map;
 
 /**
  * Reduce-on-plateau as a callback: after each epoch it shows the validation loss to {@link ReduceOnPlateau} and,
- * when the scale drops, has the loop continue with the base schedule rescaled. Its state is checkpointed, so a
- * resumed run reduces at the same epochs.
+ * when the scale drops, has the loop continue with the base schedule rescaled (so a schedule another callback set
+ * is replaced at the next cut). Its state is checkpointed, so a resumed run reduces at the same epochs.
  */
 public final class ReduceLrOnPlateau implements Callback {
   private final Schedule base;
