@@ -30,7 +30,8 @@ import org.apache.hadoop.fs.Path;
  * <p>A checkpoint holds the parameters (with BatchNorm running averages), the optimizer state (see
  * {@link OptimizerStateFile}), where to continue (step, epoch, iteration), the epoch's loss so far, the
  * training callbacks' own state by name (reduce-on-plateau's, early stopping's; header field {@code callbacks},
- * read from the older {@code plateau} field too), and the resolved config it was trained with.
+ * read from the older {@code plateau} field too), their vectors (the EMA weights; tensors {@code
+ * callback/NAME/KEY}), and the resolved config it was trained with.
  */
 public final class CheckpointStore {
   public static final String FORMAT = "sparktrain-checkpoint";
@@ -73,6 +74,11 @@ public final class CheckpointStore {
     new java.util.TreeMap<>(s.callbacks()).forEach((name, state) -> state.forEach(callbacks.putObject(name)::put));
     s.config().forEach(meta.putObject("config")::put);
     List<NamedTensor> tensors = new ArrayList<>(List.of(NamedTensor.vector("params", s.params())));
+    for (String name : s.callbackVectors().keySet()) {
+      if (name.isEmpty() || name.contains("/")) {
+        throw new IllegalArgumentException("a callback that keeps vectors needs a name without '/': '" + name + "'");
+      }
+    }
     new java.util.TreeMap<>(s.callbackVectors()).forEach((name, vectors) -> new java.util.TreeMap<>(vectors)
         .forEach((key, v) -> tensors.add(NamedTensor.vector(VECTOR_PREFIX + name + "/" + key, v))));
     OptimizerStateFile.flatten(s.optimizerState(), "optimizer", tensors, meta.putObject("optimizer_scalars"));

@@ -6,7 +6,9 @@ import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.report.CurvePlot;
 import dev.sparktrain.report.Curves;
 import dev.sparktrain.train.MinibatchPlan;
+import dev.sparktrain.train.Callback;
 import dev.sparktrain.train.Hooks;
+import dev.sparktrain.train.LoopControl;
 import dev.sparktrain.train.Progress;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -21,6 +23,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -99,27 +102,42 @@ public final class Comparison {
     return out;
   }
 
-  /** Runs the fits, concurrency at a time; all have ended (or been interrupted) before the data are released. */
+  /**
+   * Runs the fits, concurrency at a time. When one fails, the others stop at their next step (a callback asks
+   * them to), so all have ended before the data are released; the first failure is rethrown.
+   */
   private static void fitAll(Trainer trainer, TrainingData data, List<FitOptions> fits, int concurrency) {
+    AtomicReference<RuntimeException> failure = new AtomicReference<>();
+    Callback abort = new Callback() {
+      @Override public void onStepEnd(StepEnd e, LoopControl loop) {
+        if (failure.get() != null) loop.stop("another run of the comparison failed");
+      }
+
+      @Override public String callbackName() { return "abort on failure"; }
+    };
     ExecutorService pool = Executors.newFixedThreadPool(concurrency);
     try {
       List<Future<?>> done = new ArrayList<>();
-      for (FitOptions f : fits) done.add(pool.submit(() -> trainer.fit(data, f)));
+      for (FitOptions f : fits) {
+        done.add(pool.submit(() -> {
+          if (failure.get() != null) return;
+          try {
+            trainer.fit(data, f.withCallbacks(abort));
+          } catch (RuntimeException e) {
+            failure.compareAndSet(null, e);
+          }
+        }));
+      }
       for (Future<?> f : done) f.get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
     } catch (ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException r) throw r;
       throw new IllegalStateException(e.getCause());
     } finally {
-      pool.shutdownNow();
-      try {
-        pool.awaitTermination(10, java.util.concurrent.TimeUnit.MINUTES);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      pool.shutdown();
     }
+    if (failure.get() != null) throw failure.get();
   }
 
   private static String runName(TrainConfig run, List<TrainConfig> all) {

@@ -106,7 +106,8 @@ public final class TrainingData implements AutoCloseable {
     JavaRDD<DataBlock> raw = examples.blocks().persist(StorageLevel.MEMORY_ONLY());
     JavaRDD<DataBlock> trainRaw = raw.map(b -> b.select(seed, fraction, false));
     JavaRDD<DataBlock> t = null, v = null;
-    try {  // a bad row fails one of these jobs: nothing stays cached
+    boolean prepared = false;
+    try {  // a bad row fails one of these jobs (a SparkException, thrown unchecked): nothing stays cached
       standardizer = standardizer(trainRaw, examples.dim(), prep.standardize(), this.shape.c());
       var std = standardizer;
       t = trainRaw.map(b -> b.standardized(std)).persist(StorageLevel.MEMORY_ONLY());
@@ -121,12 +122,11 @@ public final class TrainingData implements AutoCloseable {
       }
       if (total > Integer.MAX_VALUE) throw new UserError(examples.source() + ": more than 2^31 training examples");
       trainCount = (int) total;
-    } catch (RuntimeException e) {
-      if (t != null) t.unpersist(false);
-      if (v != null) v.unpersist(false);
-      throw e;
+      prepared = true;
     } finally {
       raw.unpersist(false);
+      if (!prepared && t != null) t.unpersist(false);
+      if (!prepared && v != null) v.unpersist(false);
     }
     train = t;
     validation = v;
@@ -152,7 +152,7 @@ public final class TrainingData implements AutoCloseable {
 
   /**
    * The data.* settings these data were prepared with, which a fit's saved config must show whatever its own
-   * data.* say: classes, partitions, the validation fraction and seed, standardization, and the shape if given.
+   * data.* say: classes, partitions, the validation fraction and seed, standardization, and the shape (empty: flat).
    */
   public java.util.Map<String, String> settings() {
     java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
@@ -161,7 +161,7 @@ public final class TrainingData implements AutoCloseable {
     m.put("data.validation_fraction", Double.toString(prep.validationFraction()));
     m.put("data.split_seed", Long.toString(prep.splitSeed()));
     m.put("data.standardize", prep.standardize());
-    if (givenShape != null) m.put("data.shape", givenShape.toString());
+    m.put("data.shape", givenShape == null ? "" : givenShape.toString());
     return m;
   }
 

@@ -12,6 +12,7 @@ public final class Checkpointer implements Callback {
   private final CheckpointStore store;
   private final int every;
   private final Map<String, String> config;
+  private long lastSaved = -1;
 
   public Checkpointer(CheckpointStore store, int every, Map<String, String> config) {
     this.store = store;
@@ -35,7 +36,10 @@ public final class Checkpointer implements Callback {
     if (e.result().stopReason() != null && e.result().stepsRun() > 0) save(e.state().get());
   }
 
+  /** Writes s unless this step is saved already (a stop at an epoch's end): a file is never replaced by itself. */
   private void save(LoopState s) {
+    if (s.step() == lastSaved) return;
+    lastSaved = s.step();
     store.save(new CheckpointStore.State(s.step(), s.epoch(), s.iteration(), s.epochLossSum(), s.epochCount(),
         s.params(), s.optimizerState(), s.callbackState(), s.callbackVectors(), config));
   }

@@ -27,6 +27,9 @@ public final class EarlyStopping implements Callback {
   public void onTrainStart(TrainStart e, LoopControl loop) {
     Map<String, Double> saved = e.start().callbackState().get(callbackName());
     if (saved == null) return;
+    if (saved.get("best_epoch") == null || saved.get("bad_epochs") == null) {
+      throw new dev.sparktrain.UserError("--resume: the checkpoint's early-stopping state lacks best_epoch or bad_epochs");
+    }
     bestEpoch = saved.get("best_epoch").intValue();
     best = bestEpoch < 0 ? Double.POSITIVE_INFINITY : saved.get("best");
     badEpochs = saved.get("bad_epochs").intValue();

@@ -26,7 +26,9 @@ public final class EmaAveraging implements Callback {
 
   /** validation (may be null) scores the average at each epoch's end, logged through progress. */
   public EmaAveraging(double decay, long startStep, TrainingLoop.Validation validation, Progress progress) {
-    if (!(decay > 0 && decay < 1)) throw new IllegalArgumentException("ema.decay must be in (0, 1): " + decay);
+    if (!(decay > 0 && (float) decay < 1f)) {
+      throw new IllegalArgumentException("ema.decay must be in (0, 1) as a float32: " + decay);
+    }
     if (startStep < 0) throw new IllegalArgumentException("ema.start_step must be ≥ 0: " + startStep);
     this.decay = (float) decay;
     this.startStep = startStep;
@@ -37,6 +39,9 @@ public final class EmaAveraging implements Callback {
   @Override
   public void onTrainStart(TrainStart e, LoopControl loop) {
     Map<String, float[]> saved = e.start().callbackVectors().get(callbackName());
+    if (saved != null && saved.get("average") == null) {
+      throw new dev.sparktrain.UserError("--resume: the checkpoint's EMA state has no 'average' vector");
+    }
     average = saved == null ? null : saved.get("average").clone();
   }
 

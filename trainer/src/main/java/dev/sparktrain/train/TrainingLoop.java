@@ -119,6 +119,10 @@ public record TrainingLoop(Network network, StepEngine engine, Function<Schedule
       this.callbacks = callbacks;
       params = start.params().clone();
       step = start.step();
+      epoch = start.epoch();
+      iteration = start.iteration();
+      lossSum = start.epochLossSum();
+      count = start.epochCount();
       stepper = stepper(optimizer.apply(lr), start);
     }
 
