@@ -165,6 +165,45 @@ public final class SettingsTable {
   public static final Setting<Integer> COMPARE_CONCURRENCY = add(Setting.integer("compare.concurrency", 2, 1)
       .mayDifferOnResume());
 
+  // ---- snapshot ensembles: the last M cycles of a cosine_restarts run, saved as an ensemble model
+  public static final Setting<Integer> SNAPSHOT_KEEP = add(Setting.integer("snapshot.keep", 0, 0));
+  public static final Setting<String> SNAPSHOT_OUTPUT = add(Setting.string("snapshot.output", "")
+      .mayDifferOnResume());
+
+  // ---- ensemble, search and the learning-rate range test: K runs over one cached copy of the data
+  public static final Setting<Integer> ENSEMBLE_MEMBERS = add(Setting.integer("ensemble.members", 4, 1)
+      .mayDifferOnResume());
+  public static final Setting<String> ENSEMBLE_VARY = add(Setting.of("ensemble.vary", "seed",
+      (s, k, d) -> choice(s, k, d, List.of("seed", "overrides", "search")), v -> v).mayDifferOnResume());
+  public static final Setting<String> ENSEMBLE_OVERRIDES = add(Setting.string("ensemble.overrides", "")
+      .mayDifferOnResume());
+  public static final Setting<String> ENSEMBLE_WEIGHTING = add(Setting.of("ensemble.weighting", "uniform",
+      (s, k, d) -> choice(s, k, d, List.of("uniform", "validation_accuracy")), v -> v).mayDifferOnResume());
+  public static final Setting<Integer> ENSEMBLE_MIN_MEMBERS = add(Setting.integer("ensemble.min_members", 2, 1)
+      .mayDifferOnResume());
+  public static final Setting<Integer> ENSEMBLE_CONCURRENCY = add(Setting.integer("ensemble.concurrency", 0, 0)
+      .mayDifferOnResume());
+  public static final Setting<String> ENSEMBLE_OUTPUT = add(Setting.string("ensemble.output", "runs/ensemble")
+      .mayDifferOnResume());
+  public static final Setting<Integer> SEARCH_RUNS = add(Setting.integer("search.runs", 8, 1).mayDifferOnResume());
+  public static final Setting<SearchRange> SEARCH_LEARNING_RATE = add(range("search.learning_rate",
+      new SearchRange(1e-4, 1e-1, true), true, 0, Double.POSITIVE_INFINITY));
+  public static final Setting<SearchRange> SEARCH_WEIGHT_DECAY = add(range("search.weight_decay", null, true, 0,
+      Double.POSITIVE_INFINITY));
+  public static final Setting<SearchRange> SEARCH_DROPOUT = add(range("search.dropout", null, false, 0, 1));
+  public static final Setting<List<Double>> SEARCH_WIDTH = add(Setting.of("search.width", List.<Double>of(),
+      SettingsTable::widths, w -> joined(w, ", ")).mayDifferOnResume());
+  public static final Setting<String> SEARCH_OUTPUT = add(Setting.string("search.output", "runs/search")
+      .mayDifferOnResume());
+  public static final Setting<Double> LR_RANGE_MIN_LR = add(Setting.number("lr_range.min_lr", 1e-6,
+      x -> x > 0 && Double.isFinite(x), "a positive number").mayDifferOnResume());
+  public static final Setting<Double> LR_RANGE_MAX_LR = add(Setting.number("lr_range.max_lr", 1,
+      x -> x > 0 && Double.isFinite(x), "a positive number").mayDifferOnResume());
+  public static final Setting<Integer> LR_RANGE_STEPS = add(Setting.integer("lr_range.steps", 300, 10)
+      .mayDifferOnResume());
+  public static final Setting<String> LR_RANGE_OUTPUT = add(Setting.string("lr_range.output", "runs/lr-range")
+      .mayDifferOnResume());
+
   /** The trainer's settings, then {@code spark.*} passed on to the Spark session. */
   public static final SettingsTable STANDARD = new SettingsTable(DECLARED, "spark.");
 
@@ -291,6 +330,40 @@ public final class SettingsTable {
       } catch (NumberFormatException e) {
         throw new UserError(key + ": '" + v + "' is not a number");
       }
+    }
+    return List.copyOf(out);
+  }
+
+  /** A value from choices, in lower case; anything else names the setting and the choices. */
+  private static String choice(Settings s, String key, String dflt, List<String> choices) {
+    String v = s.string(key, dflt).trim().toLowerCase(Locale.ROOT);
+    if (!choices.contains(v)) throw new UserError(s.where(key) + " = " + v + ": expected one of " + joined(choices, ", "));
+    return v;
+  }
+
+  /** A search range lo:hi; empty means the dimension is not searched (null). */
+  private static Setting<SearchRange> range(String key, SearchRange dflt, boolean log, double min, double max) {
+    return Setting.<SearchRange>of(key, dflt, (s, k, d) -> {
+      String text = s.string(k, null);
+      if (text == null) return d;
+      return text.isBlank() ? null : SearchRange.parse(text, log, min, max, s.where(k));
+    }, r -> r == null ? "" : r.toString()).mayDifferOnResume();
+  }
+
+  /** Width multipliers of a search (0.5, 1, 2): each a positive number. */
+  private static List<Double> widths(Settings s, String key, List<Double> dflt) {
+    String text = s.string(key, null);
+    if (text == null) return dflt;
+    List<Double> out = new ArrayList<>();
+    for (String v : list(text)) {
+      double w;
+      try {
+        w = Double.parseDouble(v);
+      } catch (NumberFormatException e) {
+        throw new UserError(s.where(key) + " = " + text + ": '" + v + "' is not a number");
+      }
+      if (!(w > 0) || !Double.isFinite(w)) throw new UserError(s.where(key) + " = " + text + ": " + v + " is not a positive multiplier");
+      out.add(w);
     }
     return List.copyOf(out);
   }

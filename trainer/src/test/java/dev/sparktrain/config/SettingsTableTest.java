@@ -168,7 +168,11 @@ class SettingsTableTest {
     assertEquals(new TreeSet<>(List.of("model.path", "train.heap_log_every", "train.engine", "train.transport",
         "checkpoint.dir", "checkpoint.every", "checkpoint.keep", "checkpoint.resume",
         "predict.output", "predict.tta", "predict.tta_pad",
-        "compare.runs", "compare.learning_rates", "compare.output", "compare.concurrency")), mayDiffer);
+        "compare.runs", "compare.learning_rates", "compare.output", "compare.concurrency", "snapshot.output",
+        "ensemble.members", "ensemble.vary", "ensemble.overrides", "ensemble.weighting", "ensemble.min_members",
+        "ensemble.concurrency", "ensemble.output", "search.runs", "search.learning_rate", "search.weight_decay",
+        "search.dropout", "search.width", "search.output", "lr_range.min_lr", "lr_range.max_lr", "lr_range.steps",
+        "lr_range.output")), mayDiffer);
     assertEquals("spark.", SettingsTable.STANDARD.passThroughPrefix());
   }
 
@@ -203,7 +207,7 @@ class SettingsTableTest {
     assertEquals("data.format", keys.get(0));
     assertEquals(List.of("train.seed", "train.init_seed", "train.order_seed", "data.split_seed"),
         keys.subList(keys.indexOf("train.seed"), keys.indexOf("train.seed") + 4));
-    assertEquals("compare.concurrency", keys.get(keys.indexOf("spark.master") - 1));
+    assertEquals("lr_range.output", keys.get(keys.indexOf("spark.master") - 1));
     assertFalse(keys.stream().anyMatch(k -> k.startsWith("faults.")), keys.toString());
     assertEquals("0.01", standard(Map.of("optimizer.name", "adamw")).resolved().get("optimizer.weight_decay"));
   }
