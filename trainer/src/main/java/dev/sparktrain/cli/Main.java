@@ -5,7 +5,11 @@ import dev.sparktrain.UserError;
 import dev.sparktrain.config.Settings;
 import dev.sparktrain.config.TrainConfig;
 import dev.sparktrain.data.DatasetFetcher;
+import dev.sparktrain.JobFailure;
 import dev.sparktrain.spark.Comparison;
+import dev.sparktrain.spark.EnsembleJob;
+//LRIMPORT
+import dev.sparktrain.spark.SearchJob;
 import dev.sparktrain.spark.ModelJobs;
 import dev.sparktrain.spark.Sessions;
 import dev.sparktrain.spark.TrainJob;
@@ -20,14 +24,16 @@ import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * The entry point: {@code train|evaluate|predict CONF [key=value ...]} and {@code fetch DATASET}. The last line
+ * The entry point: {@code train|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...]} and
+ * {@code fetch DATASET}. The last line
  * on stdout is always one JSON object: the result, or {@code {"error": ...}}; everything else goes to stderr.
- * Exit codes: 0 success, 2 bad input (one line on stderr, no stack trace), 1 an internal failure.
+ * Exit codes: 0 success, 2 bad input (one line on stderr, no stack trace), 1 a failed run (too few
+ * ensemble members finished, a callback failed: one line) or an internal failure.
  */
 public final class Main {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String USAGE =
-      "usage: sparktrain train|evaluate|predict|compare CONF [key=value ...] [--resume] | fetch DATASET";
+      "usage: sparktrain train|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...] [--resume] | fetch DATASET";
 
   private Main() {}
 
@@ -49,8 +55,10 @@ public final class Main {
     } catch (Throwable t) {
       UserError user = UserError.find(t);
       CallbackFailure callback = t instanceof CallbackFailure c ? c : null;
-      String message = user != null ? user.getMessage() : callback != null ? callback.getMessage() : t.toString();
-      if (user == null) t.printStackTrace(err);
+      JobFailure job = t instanceof JobFailure j ? j : null;
+      String message = user != null ? user.getMessage() : callback != null ? callback.getMessage()
+          : job != null ? job.getMessage() : t.toString();
+      if (user == null && job == null) t.printStackTrace(err);
       err.println("error: " + message);
       try {
         out.println(JSON.writeValueAsString(Map.of("error", message)));
@@ -71,7 +79,9 @@ public final class Main {
       r.put("dir", dir.toString());
       return r;
     }
-    if (!List.of("train", "evaluate", "predict", "compare").contains(command)) throw new UserError(USAGE);
+    if (!List.of("train", "evaluate", "predict", "compare", "ensemble", "search", "lr-range").contains(command)) {
+      throw new UserError(USAGE);
+    }
     // --resume is the flag form of checkpoint.resume=true
     List<String> overrides = Arrays.asList(args).subList(2, args.length).stream()
         .map(a -> a.equals("--resume") ? "checkpoint.resume=true" : a).toList();
@@ -81,19 +91,26 @@ public final class Main {
     TrainConfig cfg = TrainConfig.from(Settings.load(args[1], overrides));
     Progress progress = Progress.standard(err);
     Map<String, String> sparkSettings = new LinkedHashMap<>(cfg.spark());
-    if (command.equals("compare")) sparkSettings.putIfAbsent("spark.scheduler.mode", "FAIR");  // runs share the cores
+    if (List.of("compare", "ensemble", "search").contains(command)) {
+      sparkSettings.putIfAbsent("spark.scheduler.mode", "FAIR");  // concurrent runs share the cores, a pool each
+    }
     // an in-process caller's session is reused and left running; one this command starts, it stops
     boolean ownSession = SparkSession.getActiveSession().isEmpty() && SparkSession.getDefaultSession().isEmpty();
     SparkSession spark = Sessions.create("sparktrain " + command + " " + args[1], sparkSettings);
+    // a run's config: the job's file and command line, then the run's own settings
+    java.util.function.Function<List<String>, TrainConfig> configFor = extra -> {
+      List<String> all = new java.util.ArrayList<>(overrides);
+      all.addAll(extra);
+      return TrainConfig.from(Settings.load(args[1], all));
+    };
     try {
       return switch (command) {
         case "train" -> TrainJob.run(spark, cfg, progress, hooks);
         case "evaluate" -> ModelJobs.evaluate(spark, cfg, progress);
-        case "compare" -> Comparison.run(spark, cfg, extra -> {
-          List<String> all = new java.util.ArrayList<>(overrides);
-          all.addAll(extra);
-          return TrainConfig.from(Settings.load(args[1], all));
-        }, progress, hooks);
+        case "compare" -> Comparison.run(spark, cfg, configFor, progress, hooks);
+        case "ensemble" -> EnsembleJob.run(spark, cfg, configFor, progress, hooks);
+        case "search" -> SearchJob.run(spark, cfg, configFor, progress, hooks);
+//LRCASE
         default -> ModelJobs.predict(spark, cfg, progress);
       };
     } finally {

@@ -100,6 +100,20 @@ public final class TensorFile {
    */
   public static void write(String uri, Configuration conf, String format, ObjectNode meta, List<NamedTensor> tensors) {
     byte[] header = headerFor(format, meta, tensors);
+    writeAtomically(uri, conf, out -> encode(out, header, tensors));
+  }
+
+  /** What an atomic write puts into the temporary file. */
+  @FunctionalInterface
+  interface Body {
+    void write(java.io.OutputStream out) throws IOException;
+  }
+
+  /**
+   * Writes a file atomically: body goes into a hidden temporary file beside the target, which is synced and then
+   * renamed over the target; on failure the temporary file is deleted and an existing target is left as it was.
+   */
+  static void writeAtomically(String uri, Configuration conf, Body body) {
     FileSystem fs = null;
     Path temp = null;
     try {
@@ -108,7 +122,7 @@ public final class TensorFile {
       refuseDirectory(uri, fs, target);
       temp = tempFileFor(target);
       try (FSDataOutputStream out = fs.create(temp, false)) {
-        encode(out, header, tensors);
+        body.write(out);
         if (out.hasCapability(StreamCapabilities.HSYNC)) out.hsync(); // durable before it becomes visible
       }
       replace(fs, temp, target);
@@ -299,7 +313,7 @@ public final class TensorFile {
     if (format == null || format.isBlank()) throw new IllegalArgumentException("format must be non-blank");
   }
 
-  private static Path qualified(String uri, Configuration conf) throws IOException {
+  static Path qualified(String uri, Configuration conf) throws IOException {
     try {
       Path path = new Path(uri);
       return path.getFileSystem(conf).makeQualified(path);

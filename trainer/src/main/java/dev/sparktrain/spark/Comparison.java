@@ -6,9 +6,7 @@ import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.report.CurvePlot;
 import dev.sparktrain.report.Curves;
 import dev.sparktrain.train.MinibatchPlan;
-import dev.sparktrain.train.Callback;
 import dev.sparktrain.train.Hooks;
-import dev.sparktrain.train.LoopControl;
 import dev.sparktrain.train.Progress;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -19,11 +17,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -63,15 +56,18 @@ public final class Comparison {
       progress.info(String.format("compare: %d runs of %s on %,d examples, %d at a time", runs.size(),
           spec.layersText(), data.trainCount(), concurrency));
       Trainer trainer = new Trainer(spark);
-      List<FitOptions> fits = new ArrayList<>();
+      List<ParallelRuns.Run> fits = new ArrayList<>();
       for (TrainConfig run : runs) {
         String name = runName(run, runs);
         Curves c = new Curves(name, run.optimizer().name(), iterations);
         curves.add(c);
-        fits.add(FitOptions.from(run).withName(name).withProgress(progress.forRun(name))
-            .withConcurrentRuns(concurrency).withCallbacks(c).withHooks(hooks));
+        fits.add(new ParallelRuns.Run(name, FitOptions.from(run).withProgress(progress.forRun(name)).withCallbacks(c)
+            .withHooks(hooks)));
       }
-      fitAll(trainer, data, fits, concurrency);
+      var plan = ParallelRuns.plan(trainer.sparkContext(), cfg.training().engine(), runs.size(), data.partitions(),
+          concurrency);
+      progress.info("compare: " + plan.describe());
+      ParallelRuns.fit(trainer, data, fits, plan, false, progress);
     }
 
     String dir = cfg.compare().output();
@@ -100,44 +96,6 @@ public final class Comparison {
     out.put("plot", plot);
     out.put("curves", dir + "/epochs.csv");
     return out;
-  }
-
-  /**
-   * Runs the fits, concurrency at a time. When one fails, the others stop at their next step (a callback asks
-   * them to), so all have ended before the data are released; the first failure is rethrown.
-   */
-  private static void fitAll(Trainer trainer, TrainingData data, List<FitOptions> fits, int concurrency) {
-    AtomicReference<RuntimeException> failure = new AtomicReference<>();
-    Callback abort = new Callback() {
-      @Override public void onStepEnd(StepEnd e, LoopControl loop) {
-        if (failure.get() != null) loop.stop("another run of the comparison failed");
-      }
-
-      @Override public String callbackName() { return "abort on failure"; }
-    };
-    ExecutorService pool = Executors.newFixedThreadPool(concurrency);
-    try {
-      List<Future<?>> done = new ArrayList<>();
-      for (FitOptions f : fits) {
-        done.add(pool.submit(() -> {
-          if (failure.get() != null) return;
-          try {
-            trainer.fit(data, f.withCallbacks(abort));
-          } catch (RuntimeException e) {
-            failure.compareAndSet(null, e);
-          }
-        }));
-      }
-      for (Future<?> f : done) f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    } catch (ExecutionException e) {
-      throw new IllegalStateException(e.getCause());
-    } finally {
-      pool.shutdown();
-    }
-    if (failure.get() != null) throw failure.get();
   }
 
   private static String runName(TrainConfig run, List<TrainConfig> all) {

@@ -22,12 +22,30 @@ final class DistributedSum {
   }
 
   static GradientSum.Node run(JavaRDD<DataBlock> blocks, float[] params, int treeDepth, PartitionSum sum) {
-    var sc = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(blocks.context());
+    int partitions = blocks.getNumPartitions();
+    return run(blocks.mapPartitionsWithIndex((p, it) -> List.of(new TrainingData.Part(p, it.next())).iterator(), true),
+        partitions, params, treeDepth, sum);
+  }
+
+  /**
+   * The same over partitions that tasks may read several at a time ({@link TrainingData#trainParts}): a task
+   * sums its partitions' nodes along the same tree, so the result does not depend on how they are grouped.
+   */
+  static GradientSum.Node run(JavaRDD<TrainingData.Part> parts, int partitions, float[] params, int treeDepth,
+                              PartitionSum sum) {
+    var sc = org.apache.spark.api.java.JavaSparkContext.fromSparkContext(parts.context());
     Broadcast<float[]> bc = sc.broadcast(params);
     try {
-      int partitions = blocks.getNumPartitions();
-      return blocks.mapPartitionsWithIndex((p, it) ->
-              List.of(GradientSum.leaf(partitions, p, sum.compute(p, bc.value(), it.next()))).iterator(), true)
+      return parts.mapPartitions(it -> {
+            GradientSum s = GradientSum.empty(partitions);
+            while (it.hasNext()) {
+              TrainingData.Part part = it.next();
+              GradientSum.Node node = sum.compute(part.partition(), bc.value(), part.block());
+              // a node may live in the thread's step buffers, which the task's next partition overwrites
+              s.merge(GradientSum.leaf(partitions, part.partition(), it.hasNext() ? node.copy() : node));
+            }
+            return List.of(s).iterator();
+          })
           .treeAggregate(GradientSum.empty(partitions), GradientSum::merge, GradientSum::merge, treeDepth).total();
     } finally {
       bc.destroy();

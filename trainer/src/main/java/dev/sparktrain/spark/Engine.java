@@ -64,10 +64,15 @@ public enum Engine {
     }
   }
 
-  /** This engine over the training split; label prefixes job descriptions; tcp forces TCP for the barrier engine. */
-  StepEngine open(JavaSparkContext sc, TrainingData data, PartitionStep step, int treeDepth, String label, boolean tcp) {
+  /**
+   * This engine over the training split; label prefixes job descriptions; tcp forces TCP for the barrier engine;
+   * tasks: how many tasks the job engine reads the partitions through (0: one per partition).
+   */
+  StepEngine open(JavaSparkContext sc, TrainingData data, PartitionStep step, int treeDepth, String label, boolean tcp,
+                  int tasks) {
     return switch (this) {
-      case JOB -> new JobEngine(sc, data.train(), step, treeDepth, label);
+      case JOB -> new JobEngine(sc, data.trainParts(tasks == 0 ? data.partitions() : tasks), data.partitions(), step,
+          treeDepth, label);
       case THREADS -> new ThreadsEngine(data.train(), step, label);
       case BARRIER -> new BarrierEngine(sc, data.train(), step, Math.toIntExact(step.spec().paramCount()),
           GradientTask.network(step.spec()).statsCount(), label, tcp);

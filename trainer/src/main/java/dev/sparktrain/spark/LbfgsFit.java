@@ -33,9 +33,10 @@ final class LbfgsFit {
       throw new UserError("optimizer.name = lbfgs: full-batch L-BFGS starts from seeded parameters only; it writes no "
           + "checkpoints, so set checkpoint.resume = false (no --resume) and give no initial model");
     }
-    if (cfg.get(SettingsTable.EMA_DECAY) > 0 || cfg.get(SettingsTable.EARLY_STOPPING_PATIENCE) > 0) {
-      throw new UserError("optimizer.name = lbfgs: full-batch L-BFGS runs its own iterations; set ema.decay = 0 and "
-          + "early_stopping.patience = 0");
+    if (cfg.get(SettingsTable.EMA_DECAY) > 0 || cfg.get(SettingsTable.EARLY_STOPPING_PATIENCE) > 0
+        || cfg.get(SettingsTable.SNAPSHOT_KEEP) > 0) {
+      throw new UserError("optimizer.name = lbfgs: full-batch L-BFGS runs its own iterations; set ema.decay = 0, "
+          + "early_stopping.patience = 0 and snapshot.keep = 0");
     }
     if (!o.callbacks().isEmpty() || o.partitionHook() != PartitionHook.NONE) {
       o.progress().info("optimizer.name = lbfgs: full-batch L-BFGS runs its own iterations; the run's callbacks and "

@@ -2,6 +2,7 @@ package dev.sparktrain.spark;
 
 import dev.sparktrain.UserError;
 import dev.sparktrain.config.TrainConfig;
+import dev.sparktrain.io.EnsembleManifest;
 import dev.sparktrain.io.SavedModel;
 import dev.sparktrain.train.Metrics;
 import dev.sparktrain.train.Progress;
@@ -24,9 +25,21 @@ public final class ModelJobs {
   public static Map<String, Object> evaluate(SparkSession spark, TrainConfig cfg, Progress progress) {
     Input in = Input.open(spark, cfg, progress);
     var tta = cfg.predict().tta();
-    Metrics m = in.model().evaluate(in.examples(), tta, cfg.predict().ttaPad(), "evaluate · " + in.examples().source());
     Map<String, Object> out = new LinkedHashMap<>();
-    out.put("test_accuracy", m.accuracy());
+    Metrics m;
+    if (in.ensemble() != null) {
+      var e = in.ensemble().evaluate(in.examples(), tta, cfg.predict().ttaPad(), "evaluate · ensemble · " + in.examples().source());
+      m = e.ensemble();
+      List<Double> each = e.members().stream().map(Metrics::accuracy).toList();
+      out.put("test_accuracy", m.accuracy());
+      out.put("member_test_accuracy", each);
+      out.put("mean_member_test_accuracy", each.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN));
+      out.put("best_member_test_accuracy", each.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
+      out.put("members", in.ensemble().members().stream().map(EnsembleModel.Member::name).toList());
+    } else {
+      m = in.model().evaluate(in.examples(), tta, cfg.predict().ttaPad(), "evaluate · " + in.examples().source());
+      out.put("test_accuracy", m.accuracy());
+    }
     out.put("tta", tta.name().toLowerCase(java.util.Locale.ROOT));
     out.put("test_loss", m.loss());
     out.put("examples", m.count());
@@ -43,7 +56,6 @@ public final class ModelJobs {
   public static Map<String, Object> predict(SparkSession spark, TrainConfig cfg, Progress progress) {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Input in = Input.open(spark, cfg, progress);
-    TrainedModel model = in.model();
     String output = cfg.predict().output();
     Path out = new Path(output);
     Path temp = new Path(out.getParent(), "." + out.getName() + ".tmp-" + Long.toHexString(System.nanoTime()));
@@ -54,8 +66,11 @@ public final class ModelJobs {
       throw new UserError(output + ": cannot open its file system (" + e.getMessage() + ")");
     }
     sc.setJobDescription("predict · " + in.examples().source());
-    int k = model.spec().numClasses();
-    JavaRDD<String> csv = model.predict(in.examples(), cfg.predict().tta(), cfg.predict().ttaPad())
+    int k = in.numClasses();
+    JavaRDD<TrainedModel.Prediction> predictions = in.ensemble() != null
+        ? in.ensemble().predict(in.examples(), cfg.predict().tta(), cfg.predict().ttaPad())
+        : in.model().predict(in.examples(), cfg.predict().tta(), cfg.predict().ttaPad());
+    JavaRDD<String> csv = predictions
         .mapPartitionsWithIndex((p, it) -> {
           List<String> lines = new ArrayList<>();
           if (p == 0) {
@@ -93,14 +108,33 @@ public final class ModelJobs {
     return result;
   }
 
-  /** A saved model and the data.test examples it is applied to. */
-  private record Input(TrainedModel model, Examples examples) {
+  /**
+   * A saved model, or an ensemble model (model.path names its manifest, which is validated with every member
+   * before any data are read), and the data.test examples it is applied to.
+   */
+  private record Input(TrainedModel model, EnsembleModel ensemble, Examples examples) {
     static Input open(SparkSession spark, TrainConfig cfg, Progress progress) {
-      SavedModel model = SavedModel.load(cfg.model().path(), spark.sparkContext().hadoopConfiguration());
+      var conf = spark.sparkContext().hadoopConfiguration();
+      String path = cfg.model().path();
+      TrainedModel model = null;
+      EnsembleModel ensemble = null;
+      int classes;
+      if (EnsembleManifest.isManifest(path, conf)) {
+        ensemble = EnsembleModel.load(path, conf);
+        classes = ensemble.numClasses();
+        progress.info("ensemble model " + path + ": " + ensemble.members().size() + " members");
+      } else {
+        model = TrainedModel.of(SavedModel.load(path, conf));
+        classes = model.spec().numClasses();
+      }
       DataLoader.Source src = Sources.resolve(cfg.data(), progress).test();
       if (src == null) throw new UserError("data.test: no data to apply the model to");
-      Examples e = new DataLoader(spark, model.spec().numClasses(), cfg.data().partitions()).load(src);
-      return new Input(TrainedModel.of(model), e);
+      Examples e = new DataLoader(spark, classes, cfg.data().partitions()).load(src);
+      return new Input(model, ensemble, e);
+    }
+
+    int numClasses() {
+      return ensemble != null ? ensemble.numClasses() : model.spec().numClasses();
     }
   }
 }

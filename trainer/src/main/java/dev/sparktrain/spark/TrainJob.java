@@ -8,6 +8,7 @@ import dev.sparktrain.train.Hooks;
 import dev.sparktrain.train.Metrics;
 import dev.sparktrain.train.Progress;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,6 +64,7 @@ public final class TrainJob {
         metrics.put("validation_accuracy_ema", s.averagedValidationAccuracy());
       }
       model.save(cfg.model().path(), spark.sparkContext().hadoopConfiguration(), metrics);
+      Map<String, Object> snapshots = snapshots(spark, cfg, model, data, progress);
 
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("test_accuracy", test.accuracy());
@@ -76,6 +78,7 @@ public final class TrainJob {
         m.put("test_loss_ema", testEma.loss());
         m.put("validation_accuracy_ema", s.averagedValidationAccuracy());
       }
+      m.putAll(snapshots);
       m.put("epochs", s.epochs());
       m.put("seconds_per_epoch", s.secondsPerEpoch());
       m.put("examples_per_second", s.examplesPerSecond());
@@ -93,6 +96,42 @@ public final class TrainJob {
     } finally {
       spark.sparkContext().removeSparkListener(failures);
     }
+  }
+
+  /**
+   * The snapshot ensemble of a run with snapshot.keep: each kept cycle's weights saved as a member under
+   * snapshot.output (default: model.path without .stm, then "-snapshots"), with the manifest, and scored on the
+   * test set beside each snapshot; the fields for the command's JSON line (none without snapshots).
+   */
+  private static Map<String, Object> snapshots(SparkSession spark, TrainConfig cfg, TrainedModel model, TrainingData data,
+                                               Progress progress) {
+    List<TrainedModel> snaps = model.snapshots();
+    Map<String, Object> m = new LinkedHashMap<>();
+    if (snaps.isEmpty()) return m;
+    String dir = cfg.get(dev.sparktrain.config.SettingsTable.SNAPSHOT_OUTPUT);
+    if (dir.isBlank()) dir = cfg.model().path().replaceFirst("\\.stm$", "") + "-snapshots";
+    List<String> names = model.snapshotCycles().stream().map(c -> "cycle-" + c).toList();
+    EnsembleModel ensemble = EnsembleModel.uniform(names, snaps);
+    Examples t = data.test().orElse(null);
+    EnsembleModel.Evaluation e = t == null ? null
+        : ensemble.evaluate(t, TestTimeAugmentation.NONE, 0, "test · snapshot ensemble · " + t.source());
+    List<EnsembleModel.Saved> saved = new java.util.ArrayList<>();
+    for (int i = 0; i < snaps.size(); i++) {
+      saved.add(new EnsembleModel.Saved(names.get(i), snaps.get(i), Double.NaN,
+          e == null ? Double.NaN : e.members().get(i).accuracy(), Map.of("snapshot", names.get(i))));
+    }
+    String manifest = EnsembleModel.save(dir, "snapshot", "uniform", saved, List.of(),
+        spark.sparkContext().hadoopConfiguration());
+    if (e != null) {
+      progress.info(String.format("snapshot ensemble of %d cycles: test accuracy %.4f", snaps.size(),
+          e.ensemble().accuracy()));
+      m.put("snapshot_ensemble_test_accuracy", e.ensemble().accuracy());
+      m.put("snapshot_ensemble_test_loss", e.ensemble().loss());
+      m.put("snapshot_test_accuracy", e.members().stream().map(Metrics::accuracy).toList());
+    }
+    m.put("snapshot_cycles", model.snapshotCycles());
+    m.put("snapshot_model", manifest);
+    return m;
   }
 
   /** Counts task attempts that did not succeed (Spark retried them); reported so that retries are visible. */

@@ -11,9 +11,11 @@ import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.tensor.Gemm;
 import dev.sparktrain.train.GradientTask;
 import dev.sparktrain.train.Metrics;
+import dev.sparktrain.train.SnapshotEnsemble;
 import java.io.Serializable;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkContext;
@@ -44,6 +46,7 @@ public final class TrainedModel {
   private final Map<String, String> provenance;
   private final Summary summary;
   private final float[] averaged;
+  private List<SnapshotEnsemble.Snapshot> snapshots = List.of();
 
   TrainedModel(ModelSpec spec, float[] params, FeatureStats.Standardizer standardizer, Map<String, String> config,
                Map<String, String> provenance, Summary summary) {
@@ -71,6 +74,28 @@ public final class TrainedModel {
   public java.util.Optional<TrainedModel> averaged() {
     return averaged == null ? java.util.Optional.empty() : java.util.Optional.of(
         new TrainedModel(spec, averaged, null, standardizer, config, provenance, summary));
+  }
+
+  /** This model with the snapshots of a snapshot ensemble (snapshot.keep) taken during its fit. */
+  TrainedModel withSnapshots(List<SnapshotEnsemble.Snapshot> s) {
+    snapshots = List.copyOf(s);
+    return this;
+  }
+
+  /** The snapshots a snapshot ensemble kept (snapshot.keep), oldest first, each as a model; empty without. */
+  public List<TrainedModel> snapshots() {
+    List<TrainedModel> out = new java.util.ArrayList<>();
+    for (SnapshotEnsemble.Snapshot s : snapshots) {
+      Map<String, String> p = new LinkedHashMap<>(provenance);
+      p.put("snapshot", "cycle " + s.cycle() + ", after step " + (s.step() + 1));
+      out.add(new TrainedModel(spec, s.params(), null, standardizer, config, p, null));
+    }
+    return out;
+  }
+
+  /** The cycle of each snapshot, in {@link #snapshots()} order. */
+  public List<Integer> snapshotCycles() {
+    return snapshots.stream().map(SnapshotEnsemble.Snapshot::cycle).toList();
   }
 
   public ModelSpec spec() { return spec; }

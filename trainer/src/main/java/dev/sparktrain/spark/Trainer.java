@@ -24,6 +24,7 @@ import dev.sparktrain.train.LoopState;
 import dev.sparktrain.train.MinibatchPlan;
 import dev.sparktrain.train.Progress;
 import dev.sparktrain.train.ReduceLrOnPlateau;
+import dev.sparktrain.train.SnapshotEnsemble;
 import dev.sparktrain.train.StepEngine;
 import dev.sparktrain.train.TrainingLoop;
 import java.util.ArrayList;
@@ -44,6 +45,10 @@ public final class Trainer {
   public Trainer(SparkSession spark) {
     this.spark = spark;
     this.sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+  }
+
+  JavaSparkContext sparkContext() {
+    return sc;
   }
 
   /** The network model.* describes on this data's input shape, with data.augment checked against that shape. */
@@ -84,10 +89,18 @@ public final class Trainer {
     EmaAveraging ema = cfg.get(SettingsTable.EMA_DECAY) == 0 ? null : new EmaAveraging(cfg.get(SettingsTable.EMA_DECAY),
         cfg.get(SettingsTable.EMA_START_STEP), validation == null ? null : (params, epoch) -> DistributedEvaluation.run(
             data.validation(), spec, params, label + "ema validation · epoch " + (epoch + 1)), o.progress());
+    int keep = cfg.get(SettingsTable.SNAPSHOT_KEEP);
+    if (keep > 0 && !cfg.schedule().name().equals("cosine_restarts")) {
+      throw new UserError("snapshot.keep = " + keep + ": snapshots are taken at the ends of warm-restart cycles; set "
+          + "schedule.name = cosine_restarts (now " + cfg.schedule().name() + ")");
+    }
+    SnapshotEnsemble snapshots = keep == 0 ? null
+        : new SnapshotEnsemble(keep, (long) iterations * tr.epochs() - 1, o.progress());
     TrainingLoop.Result r;
-    try (StepEngine e = engine.open(sc, data, step, tr.treeDepth(), label, tr.transport().equals("tcp"))) {
+    try (StepEngine e = engine.open(sc, data, step, tr.treeDepth(), label, tr.transport().equals("tcp"),
+        o.tasks())) {
       r = new TrainingLoop(network, e, next -> optimizer(cfg, network, next), schedule, tr.epochs(), iterations,
-          validation, callbacks(o, schedule, ema)).run(start);
+          validation, callbacks(o, schedule, ema, snapshots)).run(start);
     }
     double epochsRun = (double) r.stepsRun() / iterations;  // here, in this process: a resume runs fewer
     var emaVal = ema == null ? null : ema.lastValidation();
@@ -95,20 +108,22 @@ public final class Trainer {
         TrainedModel.provenance(spark.sparkContext(), cfg, data, "Trainer (" + engine.id() + " engine)"),
         new TrainedModel.Summary((int) (r.steps() / iterations), r.trainLoss(), r.validationAccuracy(),
             r.seconds() / epochsRun, data.trainCount() * epochsRun / r.seconds(), engine.id(), r.stopReason(),
-            emaVal == null ? Double.NaN : emaVal.accuracy()));
+            emaVal == null ? Double.NaN : emaVal.accuracy()))
+        .withSnapshots(snapshots == null ? List.of() : snapshots.snapshots());
   }
 
   /**
    * The built-in callbacks around the caller's: the finite check first (a bad step is never checkpointed),
    * checkpoints last (they hold the plateau's and early stopping's state after this epoch's update).
    */
-  private List<Callback> callbacks(FitOptions o, Schedule schedule, EmaAveraging ema) {
+  private List<Callback> callbacks(FitOptions o, Schedule schedule, EmaAveraging ema, SnapshotEnsemble snapshots) {
     TrainConfig cfg = o.config();
     List<Callback> all = new ArrayList<>(List.of(new FiniteCheck(cfg.optimizer().learningRate())));
     all.addAll(o.callbacks());
     all.add(new ConsoleProgress(o.progress()));
     if (cfg.training().heapLogEvery() > 0) all.add(new HeapLogger(o.progress(), cfg.training().heapLogEvery()));
     if (ema != null) all.add(ema);
+    if (snapshots != null) all.add(snapshots);
     if (cfg.plateau().enabled()) {
       all.add(new ReduceLrOnPlateau(cfg.plateau().start(cfg.optimizer().learningRate()), schedule, o.progress()));
     }

@@ -176,6 +176,22 @@ public final class TrainingData implements AutoCloseable {
 
   JavaRDD<DataBlock> train() { return train; }
 
+  /** A cached training partition with its index, as a task that reads several of them sees it. */
+  record Part(int partition, DataBlock block) implements java.io.Serializable {}
+
+  /**
+   * The cached training partitions read through {@code tasks} tasks: a narrow coalesce of the cached RDD, so the
+   * tasks read the cached blocks and nothing is cached again. Each block keeps its partition index, which is what
+   * the gradient's fixed summation tree and the minibatch offsets are keyed by: a fit reads the same bits through
+   * any number of tasks.
+   */
+  JavaRDD<Part> trainParts(int tasks) {
+    if (tasks < 1) throw new IllegalArgumentException("tasks must be at least 1: " + tasks);
+    JavaRDD<Part> parts = train.mapPartitionsWithIndex((p, it) -> java.util.List.of(new Part(p, it.next())).iterator(),
+        true);
+    return tasks >= partitions() ? parts : parts.coalesce(tasks, false);
+  }
+
   JavaRDD<DataBlock> validation() { return validation; }
 
   int[] offsets() { return offsets.clone(); }

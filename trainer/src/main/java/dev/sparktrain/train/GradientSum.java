@@ -34,6 +34,11 @@ public final class GradientSum implements Serializable {
       return g;
     }
 
+    /** A copy that shares no array with this node (a node computed into a thread's reused buffers). */
+    public Node copy() {
+      return new Node(grad == null ? null : grad.clone(), lossSum, count, correct, stats == null ? null : stats.clone());
+    }
+
     Node plus(Node right) {
       float[] g;
       if (grad == null) g = right.grad;

@@ -112,15 +112,24 @@ class DistributedGradientTest {
       assertEquals(s.lossSum(), distributed.lossSum(), 1e-6 * Math.abs(s.lossSum()));
       double rel = Tolerance.maxRelative(single, distributed.grad());
       assertTrue(rel <= 1e-5, "iteration " + t + ": relative difference " + rel);
-      // a retried or repeated step computes the same bits
+      // a retried or repeated step computes the same bits, and so does one task reading both cached partitions
       assertArrayEquals(distributed.grad(), oneStep(sc, data, partitionStep, params, t).grad());
+      GradientSum.Node oneTask = oneStep(sc, data, partitionStep, params, t, 1);
+      assertArrayEquals(distributed.grad(), oneTask.grad(), "one task for two partitions: the same tree, the same bits");
+      assertEquals(distributed.lossSum(), oneTask.lossSum(), 0);
     }
     data.close();
   }
 
   /** One step's gradient sum (epoch 1, iteration t) through the job engine: one Spark job. */
   private static GradientSum.Node oneStep(JavaSparkContext sc, TrainingData data, PartitionStep step, float[] params, int t) {
-    try (StepEngine e = Engine.JOB.open(sc, data, step, 2, "", false)) {
+    return oneStep(sc, data, step, params, t, 0);
+  }
+
+  /** tasks: how many tasks read the partitions (0: one per partition). */
+  private static GradientSum.Node oneStep(JavaSparkContext sc, TrainingData data, PartitionStep step, float[] params, int t,
+                                          int tasks) {
+    try (StepEngine e = Engine.JOB.open(sc, data, step, 2, "", false, tasks)) {
       GradientSum.Node n = e.gradient(params, 1, t);
       return new GradientSum.Node(n.grad().clone(), n.lossSum(), n.count(), n.correct(), n.stats());
     }
