@@ -8,7 +8,7 @@ import dev.sparktrain.data.DatasetFetcher;
 import dev.sparktrain.JobFailure;
 import dev.sparktrain.spark.Comparison;
 import dev.sparktrain.spark.EnsembleJob;
-//LRIMPORT
+import dev.sparktrain.spark.LrRangeJob;
 import dev.sparktrain.spark.SearchJob;
 import dev.sparktrain.spark.ModelJobs;
 import dev.sparktrain.spark.Sessions;
@@ -110,7 +110,7 @@ public final class Main {
         case "compare" -> Comparison.run(spark, cfg, configFor, progress, hooks);
         case "ensemble" -> EnsembleJob.run(spark, cfg, configFor, progress, hooks);
         case "search" -> SearchJob.run(spark, cfg, configFor, progress, hooks);
-//LRCASE
+        case "lr-range" -> LrRangeJob.run(spark, cfg, progress, hooks);
         default -> ModelJobs.predict(spark, cfg, progress);
       };
     } finally {

@@ -158,6 +158,28 @@ public final class Schedules {
   }
 
   /**
+   * The learning-rate range test's rate (Smith 2017, "Cyclical Learning Rates for Training Neural Networks",
+   * section 3.3): from lo at t = 0 up to hi at t = steps − 1 in equal ratios, then hi.
+   * <pre>
+   * η(t) = lo · (hi / lo)^(t / (steps − 1))    for t &lt; steps
+   * η(t) = hi                                 for t ≥ steps</pre>
+   * Consecutive steps differ by the constant factor (hi / lo)^(1 / (steps − 1)). Requires 0 &lt; lo &lt; hi, both
+   * finite, and steps ≥ 2; the messages name the lr_range.* settings the values come from.
+   */
+  public static Schedule exponentialRange(double lo, double hi, long steps) {
+    if (!(lo > 0) || Double.isInfinite(lo)) {
+      throw new UserError("lr_range.min_lr = " + format(lo) + ": must be a positive number");
+    }
+    if (!(hi > lo) || Double.isInfinite(hi)) {
+      throw new UserError("lr_range.max_lr = " + format(hi) + ": must be a finite number above lr_range.min_lr = "
+          + format(lo));
+    }
+    requireAtLeast("lr_range.steps", steps, 2);
+    double ratio = hi / lo, last = steps - 1;
+    return t -> t >= last ? hi : lo * Math.pow(ratio, t / last);
+  }
+
+  /**
    * A straight line from {@code from} at t = 0 to {@code to} at t = steps, then {@code to} (optax's
    * linear_schedule).
    * <pre>η(t) = from + (to − from) · min(t, steps) / steps</pre>

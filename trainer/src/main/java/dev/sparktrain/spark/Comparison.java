@@ -3,23 +3,17 @@ package dev.sparktrain.spark;
 import dev.sparktrain.UserError;
 import dev.sparktrain.config.TrainConfig;
 import dev.sparktrain.nn.ModelSpec;
+import dev.sparktrain.report.CsvFile;
 import dev.sparktrain.report.CurvePlot;
 import dev.sparktrain.report.Curves;
 import dev.sparktrain.train.MinibatchPlan;
 import dev.sparktrain.train.Hooks;
 import dev.sparktrain.train.Progress;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.io.OutputStreamWriter;
-import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -105,7 +99,7 @@ public final class Comparison {
   }
 
   private static String str(double v) {
-    return Double.isNaN(v) ? "" : Double.toString(v);
+    return CsvFile.field(v);
   }
 
   private static String str(long v) {
@@ -114,16 +108,6 @@ public final class Comparison {
 
   private static void writeCsv(String file, String header, List<Curves> runs, Function<Curves, List<String>> rows,
                                org.apache.hadoop.conf.Configuration conf) {
-    Path path = new Path(file);
-    try {
-      FileSystem fs = dev.sparktrain.io.OutputFileSystem.of(path, conf);
-      try (OutputStream raw = fs.create(path, true);
-           PrintWriter w = new PrintWriter(new OutputStreamWriter(raw, StandardCharsets.UTF_8))) {
-        w.println(header);
-        for (Curves c : runs) for (String row : rows.apply(c)) w.println(row);
-      }
-    } catch (IOException e) {
-      throw new UserError(file + ": cannot write (" + e.getMessage() + ")");
-    }
+    CsvFile.write(file, header, runs.stream().flatMap(c -> rows.apply(c).stream()).toList(), conf);
   }
 }

@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * callback (a checkpoint) can keep the poisoned parameters.
  */
 public final class FiniteCheck implements Callback {
+  private static final String NOT_FINITE = "the loss or gradient is not finite";
   private final double learningRate;
 
   /** learningRate: optimizer.learning_rate, named in the message. */
@@ -20,8 +21,16 @@ public final class FiniteCheck implements Callback {
   @Override
   public void onStepEnd(StepEnd e, LoopControl loop) {
     if (Double.isFinite(e.loss()) && allFinite(e.gradient())) return;
-    throw new UserError(String.format("epoch %d iteration %d: the loss or gradient is not finite; the learning "
-        + "rate is probably too high (optimizer.learning_rate = %s)", e.epoch() + 1, e.iteration() + 1, learningRate));
+    throw new UserError(String.format("epoch %d iteration %d: %s; the learning rate is probably too high "
+        + "(optimizer.learning_rate = %s)", e.epoch() + 1, e.iteration() + 1, NOT_FINITE, learningRate));
+  }
+
+  /**
+   * Whether t is the failure this check raises, for a caller that expects it (the learning-rate range test ends
+   * its range there); UserError is final, so the message tells.
+   */
+  public static boolean raised(Throwable t) {
+    return t instanceof UserError && t.getMessage() != null && t.getMessage().contains(": " + NOT_FINITE + ";");
   }
 
   /** Whether no value is ±∞ or NaN: the largest exponent field, found without branches, is not all ones. */

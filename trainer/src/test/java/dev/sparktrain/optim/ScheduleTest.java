@@ -72,6 +72,18 @@ class ScheduleTest {
   }
 
   @Test
+  void exponentialRangeFromLoToHiInEqualRatiosThenFlat() {
+    // 1e-6 * (1 / 1e-6) ** (t / 299) for t < 300, then 1
+    assertTable(Schedules.exponentialRange(1e-6, 1, 300), new double[][] {
+        {0, 1e-06}, {1, 1.0472898382363585e-06}, {2, 1.0968160052731378e-06}, {100, 0.0001015521127634568},
+        {150, 0.0010233717986325196}, {298, 0.9548455102782293}, {299, 1.0}, {300, 1.0}, {1000, 1.0}});
+    // 1e-4 * (10 / 1e-4) ** (t / 10) for t < 11, then 10: a factor √10 per step
+    assertTable(Schedules.exponentialRange(1e-4, 10, 11), new double[][] {
+        {0, 0.0001}, {1, 0.000316227766016838}, {5, 0.0316227766016838}, {9, 3.1622776601683804}, {10, 10.0},
+        {11, 10.0}});
+  }
+
+  @Test
   void inverseTime() {
     // 0.1 / (1 + 0.01 * t / 1)
     assertTable(Schedules.inverseTime(0.1, 0.01), new double[][] {
@@ -393,6 +405,18 @@ class ScheduleTest {
   void totalStepsNotAnInteger() {
     assertEquals("settings: schedule.total_steps = 1e4: not an integer",
         specError(Map.of("schedule.total_steps", "1e4")));
+  }
+
+  @Test
+  void exponentialRangeArguments() {
+    assertEquals("lr_range.min_lr = 0: must be a positive number", message(() -> Schedules.exponentialRange(0, 1, 10)));
+    assertEquals("lr_range.min_lr = NaN: must be a positive number",
+        message(() -> Schedules.exponentialRange(Double.NaN, 1, 10)));
+    assertEquals("lr_range.max_lr = 0.001: must be a finite number above lr_range.min_lr = 0.01",
+        message(() -> Schedules.exponentialRange(0.01, 0.001, 10)));
+    assertEquals("lr_range.max_lr = Infinity: must be a finite number above lr_range.min_lr = 0.01",
+        message(() -> Schedules.exponentialRange(0.01, Double.POSITIVE_INFINITY, 10)));
+    assertEquals("lr_range.steps = 1: must be at least 2", message(() -> Schedules.exponentialRange(1e-6, 1, 1)));
   }
 
   @Test
