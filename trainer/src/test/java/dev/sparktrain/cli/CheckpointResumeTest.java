@@ -169,6 +169,35 @@ class CheckpointResumeTest {
     assertTrue(resumed.has("test_accuracy_ema"), resumed.toString());
   }
 
+  @Test
+  void aSnapshotEnsembleStoppedAfterItsSecondCycleThenResumedKeepsTheSameSnapshots() throws Exception {
+    Path data = data();
+    Path straightConf = conf(data, "snap-straight", dir.resolve("ck-snap-straight"));
+    Path stoppedConf = conf(data, "snap-stopped", dir.resolve("ck-snap-stopped"));
+    // 45 steps per epoch, one cycle per epoch: snapshots after steps 44, 89 and 134; the last two are kept
+    List<String> snap = List.of("schedule.name=cosine_restarts", "schedule.period=1", "schedule.warmup_steps=0",
+        "snapshot.keep=2");
+    JsonNode straight = succeeds(concat("train", straightConf.toString(), snap));
+    assertEquals("[2,3]", straight.get("snapshot_cycles").toString());
+    Callback stopAt100 = new Callback() {
+      @Override public void onStepEnd(StepEnd e, LoopControl loop) { if (e.step() == 99) loop.stop("test stop"); }
+    };
+    CliRun.Result stopped = CliRun.inProcess(Hooks.of(stopAt100), concat("train", stoppedConf.toString(), snap));
+    assertEquals(0, stopped.exitCode(), stopped.toString());
+    List<String> resume = new java.util.ArrayList<>(snap);
+    resume.add("--resume");
+    JsonNode resumed = succeeds(concat("train", stoppedConf.toString(), resume));
+    assertEquals("[2,3]", resumed.get("snapshot_cycles").toString(), "cycle 2 came back from the checkpoint");
+    Configuration hc = new Configuration();
+    var a = dev.sparktrain.io.EnsembleManifest.read(straight.get("snapshot_model").asText(), hc)
+        .loadMembers(straight.get("snapshot_model").asText(), hc);
+    var b = dev.sparktrain.io.EnsembleManifest.read(resumed.get("snapshot_model").asText(), hc)
+        .loadMembers(resumed.get("snapshot_model").asText(), hc);
+    for (int i = 0; i < 2; i++) assertArrayEquals(a.get(i).params(), b.get(i).params(), "snapshot " + i + " bit for bit");
+    assertEquals(straight.get("snapshot_ensemble_test_accuracy").asDouble(),
+        resumed.get("snapshot_ensemble_test_accuracy").asDouble(), 0);
+  }
+
   private static String[] concat(String command, String conf, List<String> more) {
     List<String> all = new java.util.ArrayList<>(List.of(command, conf));
     all.addAll(more);
