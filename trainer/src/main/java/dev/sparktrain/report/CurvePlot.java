@@ -58,14 +58,32 @@ public final class CurvePlot {
     CombinedDomainXYPlot plot = new CombinedDomainXYPlot(epochAxis);
     plot.add(top, 3);
     plot.add(bottom, 2);
-    for (XYPlot p : List.of(top, bottom)) {
-      p.setBackgroundPaint(Color.WHITE);
-      p.setDomainGridlinePaint(Color.LIGHT_GRAY);
-      p.setRangeGridlinePaint(Color.LIGHT_GRAY);
-    }
+    for (XYPlot p : List.of(top, bottom)) style(p);
+    return white(title, plot);
+  }
+
+  /** A plot as every figure here draws one: white, with light grey grid lines. */
+  static XYPlot style(XYPlot p) {
+    p.setBackgroundPaint(Color.WHITE);
+    p.setDomainGridlinePaint(Color.LIGHT_GRAY);
+    p.setRangeGridlinePaint(Color.LIGHT_GRAY);
+    return p;
+  }
+
+  /** The chart of a plot, with its title and legend, on white. */
+  static JFreeChart white(String title, org.jfree.chart.plot.Plot plot) {
     JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
     chart.setBackgroundPaint(Color.WHITE);
     return chart;
+  }
+
+  /** A learning-rate axis on a log scale (base 10), labelled like 1E-3. */
+  static LogAxis learningRateAxis() {
+    LogAxis lr = new LogAxis("learning rate (log scale)");
+    lr.setBase(10);
+    lr.setSmallestValue(1e-12);
+    lr.setNumberFormatOverride(new java.text.DecimalFormat("0.#E0"));
+    return lr;
   }
 
   private static XYLineAndShapeRenderer renderer(int series, boolean shapes, boolean inLegend) {

@@ -43,10 +43,7 @@ public final class LrRangePlot {
     XYSeriesCollection data = new XYSeriesCollection();
     data.addSeries(raw);
     data.addSeries(smoothed);
-    LogAxis lrAxis = new LogAxis("learning rate (log scale)");
-    lrAxis.setBase(10);
-    lrAxis.setSmallestValue(1e-12);
-    lrAxis.setNumberFormatOverride(new java.text.DecimalFormat("0.#E0"));
+    LogAxis lrAxis = CurvePlot.learningRateAxis();
     NumberAxis lossAxis = new NumberAxis("training loss");
     lossAxis.setAutoRangeIncludesZero(false);
     if (low < high) {
@@ -58,15 +55,10 @@ public final class LrRangePlot {
     r.setSeriesStroke(0, new BasicStroke(1.0f));
     r.setSeriesPaint(1, SMOOTHED);
     r.setSeriesStroke(1, new BasicStroke(2.0f));
-    XYPlot plot = new XYPlot(data, lrAxis, lossAxis, r);
-    plot.setBackgroundPaint(Color.WHITE);
-    plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
-    plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+    XYPlot plot = CurvePlot.style(new XYPlot(data, lrAxis, lossAxis, r));
     mark(plot, s.suggestedLr(), "suggested", SUGGESTED, true);
     mark(plot, s.steepestLr(), "steepest", STEEPEST, false);
-    JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
-    chart.setBackgroundPaint(Color.WHITE);
-    return chart;
+    return CurvePlot.white(title, plot);
   }
 
   /** A dashed vertical line at lr, labelled at the plot's top or bottom so that two close markers stay legible. */

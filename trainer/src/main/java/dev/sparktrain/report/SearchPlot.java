@@ -28,9 +28,7 @@ public final class SearchPlot {
     XYSeriesCollection data = new XYSeriesCollection();
     data.addSeries(all);
     data.addSeries(top);
-    LogAxis x = new LogAxis("learning rate (log scale)");
-    x.setBase(10);
-    x.setSmallestValue(1e-8);
+    LogAxis x = CurvePlot.learningRateAxis();
     NumberAxis y = new NumberAxis("validation accuracy");
     y.setAutoRangeIncludesZero(false);
     XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(false, true);
@@ -38,12 +36,6 @@ public final class SearchPlot {
     r.setSeriesShape(0, new Ellipse2D.Double(-4, -4, 8, 8));
     r.setSeriesPaint(1, new Color(0xd62728));
     r.setSeriesShape(1, new Ellipse2D.Double(-7, -7, 14, 14));
-    XYPlot plot = new XYPlot(data, x, y, r);
-    plot.setBackgroundPaint(Color.WHITE);
-    plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
-    plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
-    JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
-    chart.setBackgroundPaint(Color.WHITE);
-    return chart;
+    return CurvePlot.white(title, CurvePlot.style(new XYPlot(data, x, y, r)));
   }
 }

@@ -10,7 +10,6 @@ import dev.sparktrain.io.EnsembleManifest;
 import dev.sparktrain.io.SavedModel;
 import dev.sparktrain.testing.CliRun;
 import dev.sparktrain.testing.InjectedFault;
-import dev.sparktrain.testing.SyntheticImages;
 import dev.sparktrain.train.Hooks;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,18 +29,10 @@ class EnsembleCommandTest {
   @TempDir Path dir;
 
   private Path conf(String name, Map<String, String> extra) throws Exception {
-    Path data = dir.resolve("data");
-    if (!Files.exists(data)) {
-      Files.createDirectories(data);
-      SyntheticImages.writeDataset(data, 640, 200, 8, 4);
-    }
-    Map<String, String> s = SmallJobConf.settings(data, dir.resolve(name + ".stm"), dir.resolve(name + "-pred"));
-    s.put("train.epochs", "2");
-    s.put("ensemble.members", "4");
-    s.put("ensemble.output", dir.resolve(name).toString());
-    s.put("spark.scheduler.mode", "FAIR");
+    Map<String, String> s = new java.util.HashMap<>(Map.of("train.epochs", "2", "ensemble.members", "4",
+        "ensemble.output", dir.resolve(name).toString(), "spark.scheduler.mode", "FAIR"));
     s.putAll(extra);
-    return SmallJobConf.write(dir.resolve(name + ".conf"), s);
+    return SmallJobConf.inDir(dir, name, s);
   }
 
   @Test

@@ -47,6 +47,21 @@ final class SmallJobConf {
     return s;
   }
 
+  /**
+   * A small job in dir: the synthetic data (640 training and 200 test images of 8×8, 4 classes) written once to
+   * dir/data, settings for model dir/NAME.stm and predictions dir/NAME-pred, with extra on top, as dir/NAME.conf.
+   */
+  static Path inDir(Path dir, String name, Map<String, String> extra) throws IOException {
+    Path data = dir.resolve("data");
+    if (!Files.exists(data)) {
+      Files.createDirectories(data);
+      dev.sparktrain.testing.SyntheticImages.writeDataset(data, 640, 200, 8, 4);
+    }
+    Map<String, String> s = settings(data, dir.resolve(name + ".stm"), dir.resolve(name + "-pred"));
+    s.putAll(extra);
+    return write(dir.resolve(name + ".conf"), s);
+  }
+
   /** Writes settings as {@code key = value} lines under a comment line, and returns the file. */
   static Path write(Path file, Map<String, String> settings) throws IOException {
     List<String> lines = new ArrayList<>();

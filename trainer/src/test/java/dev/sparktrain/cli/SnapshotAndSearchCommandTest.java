@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparktrain.io.EnsembleManifest;
 import dev.sparktrain.io.SavedModel;
 import dev.sparktrain.testing.CliRun;
-import dev.sparktrain.testing.SyntheticImages;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,14 +21,7 @@ class SnapshotAndSearchCommandTest {
   @TempDir Path dir;
 
   private Path conf(String name, Map<String, String> extra) throws Exception {
-    Path data = dir.resolve("data");
-    if (!Files.exists(data)) {
-      Files.createDirectories(data);
-      SyntheticImages.writeDataset(data, 640, 200, 8, 4);
-    }
-    Map<String, String> s = SmallJobConf.settings(data, dir.resolve(name + ".stm"), dir.resolve(name + "-pred"));
-    s.putAll(extra);
-    return SmallJobConf.write(dir.resolve(name + ".conf"), s);
+    return SmallJobConf.inDir(dir, name, extra);
   }
 
   @Test
