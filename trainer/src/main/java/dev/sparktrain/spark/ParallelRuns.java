@@ -112,14 +112,26 @@ public final class ParallelRuns {
             + (long) wanted * partitions + " task slots, the cluster has " + slots + "; set ensemble.concurrency to at most "
             + Math.max(1, barrierAtOnce) + ", lower data.partitions, or set train.engine = auto or job");
       }
-      int tasks = Math.max(1, Math.min(partitions, s / wanted));
-      return new Plan(runs, wanted, partitions, tasks, slots, "job", barrierAtOnce == 0
+      return jobPlan(runs, wanted, partitions, slots, barrierAtOnce == 0
           ? "one run's barrier stage does not fit into the slots"
-          : wanted + " barrier stages of " + partitions + " tasks would not fit; job-engine tasks share the slots");
+          : wanted + " barrier stages of " + partitions + " tasks would not fit");
     }
-    int wanted = concurrency == 0 ? Math.min(runs, s) : Math.min(runs, concurrency);
-    int tasks = Math.max(1, Math.min(partitions, s / wanted));
-    return new Plan(runs, wanted, partitions, tasks, slots, "job", "train.engine = job");
+    return jobPlan(runs, concurrency == 0 ? Math.min(runs, s) : Math.min(runs, concurrency), partitions, slots,
+        "train.engine = job");
+  }
+
+  /**
+   * Job-engine runs: at most one per slot at once, each through as many tasks as its share of the slots. More
+   * would starve some: Spark's FAIR scheduler breaks ties between equally busy pools by name, so when every
+   * pool always has a task waiting, the last names would wait for free slots that never come.
+   */
+  private static Plan jobPlan(int runs, int wanted, int partitions, int slots, String why) {
+    int s = Math.max(1, slots);
+    int atOnce = Math.min(wanted, s);
+    int tasks = Math.max(1, Math.min(partitions, s / atOnce));
+    String capped = atOnce < wanted ? "; " + wanted + " at once capped to the " + s + " slots (more would starve "
+        + "the last FAIR pools)" : "";
+    return new Plan(runs, atOnce, partitions, tasks, slots, "job", why + "; job-engine tasks share the slots" + capped);
   }
 
   /**

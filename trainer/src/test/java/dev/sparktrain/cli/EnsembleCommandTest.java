@@ -10,6 +10,7 @@ import dev.sparktrain.io.EnsembleManifest;
 import dev.sparktrain.io.SavedModel;
 import dev.sparktrain.testing.CliRun;
 import dev.sparktrain.testing.InjectedFault;
+import dev.sparktrain.testing.SparkFixture;
 import dev.sparktrain.train.Hooks;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,12 +38,15 @@ class EnsembleCommandTest {
 
   @Test
   void fourMembersAtOnceTrainTheBitsOfEachTrainedAloneAndTheEnsembleModelEvaluates() throws Exception {
-    Path conf = conf("ens", Map.of("ensemble.concurrency", "4"));
+    // four slots, so that the four members truly run at once (a job-engine run per slot, no more)
+    SparkFixture.stopAll();
+    Path conf = conf("ens", Map.of("ensemble.concurrency", "4", "spark.master", "local[4]"));
     CliRun.Result r = CliRun.inProcess("ensemble", conf.toString());
     assertEquals(0, r.exitCode(), r.toString());
     JsonNode j = r.json();
+    assertEquals(4, j.get("plan").get("slots").asInt(), j.toString());
     assertEquals(4, j.get("plan").get("at_once").asInt(), j.toString());
-    assertEquals(1, j.get("plan").get("tasks_per_run").asInt(), "4 runs on 2 slots read their 2 partitions through 1 task");
+    assertEquals(1, j.get("plan").get("tasks_per_run").asInt(), "4 runs on 4 slots read their 2 partitions through 1 task");
     assertEquals("job", j.get("plan").get("engine").asText());
     assertEquals(0, j.get("members_failed").asInt());
     List<Double> members = new ArrayList<>();
@@ -57,7 +61,8 @@ class EnsembleCommandTest {
     assertTrue(j.get("sequential_seconds_estimate").asDouble() > 0, j.toString());
 
     // member-2 trained alone, by the train command with its seeds, under the barrier engine through 2 tasks
-    CliRun.Result alone = CliRun.inProcess("train", conf.toString(), "train.init_seed=44", "train.order_seed=44");
+    CliRun.Result alone = CliRun.inProcess("train", conf.toString(), "train.init_seed=44", "train.order_seed=44",
+        "spark.master=local[2]");
     assertEquals(0, alone.exitCode(), alone.toString());
     assertEquals("barrier", alone.json().get("engine").asText());
     Configuration hc = new Configuration();

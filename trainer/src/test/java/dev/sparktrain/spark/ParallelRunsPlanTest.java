@@ -40,10 +40,14 @@ class ParallelRunsPlanTest {
 
   @Test
   void moreRunsAtOnceThanBarrierStagesFitUseTheJobEngineThroughFewerTasks() {
-    ParallelRuns.Plan p = ParallelRuns.plan(2, "auto", 4, 2, 4);
+    ParallelRuns.Plan p = ParallelRuns.plan(4, "auto", 4, 2, 4);
     assertEquals(4, p.atOnce());
     assertEquals("job", p.engine());
     assertEquals(1, p.tasks());
+    ParallelRuns.Plan capped = ParallelRuns.plan(2, "auto", 4, 2, 4);
+    assertEquals(2, capped.atOnce(), "never more job-engine runs at once than slots: the FAIR pools would starve");
+    assertEquals(1, capped.tasks());
+    assertTrue(capped.describe().contains("capped to the 2 slots"), capped.describe());
     ParallelRuns.Plan q = ParallelRuns.plan(8, "auto", 4, 8, 4);
     assertEquals("job", q.engine());
     assertEquals(2, q.tasks(), "4 runs × 2 tasks fill the 8 slots");
