@@ -74,7 +74,7 @@ class TrainConfigTest {
   void shippedConfigListsEverySetting() throws Exception {
     TrainConfig defaults = TrainConfig.from(Settings.of(Map.of("data.dataset", "fashion-mnist")));
     for (String conf : List.of("fashion-mlp", "fashion-cnn", "fashion-resnet", "fashion-fmp", "fashion-mlp-wide",
-        "fashion-cnn-ensemble", "fashion-cnn-snapshot")) {
+        "fashion-cnn-ensemble", "fashion-mlp-snapshot")) {
       java.util.Set<String> inFile = new java.util.TreeSet<>();
       for (String line : Files.readAllLines(Path.of("../conf/" + conf + ".conf"))) {
         String l = line.replaceAll("#.*", "").trim();
