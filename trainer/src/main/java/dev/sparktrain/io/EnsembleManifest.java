@@ -1,311 +1,295 @@
+// An ensemble model: a checksummed JSON manifest naming K member model files whose softmax outputs are averaged.
 package dev.sparktrain.io;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sparktrain.UserError;
+import dev.sparktrain.nn.Shape;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * The file of an ensemble model: a JSON manifest naming each member's model file with its SHA-256 and size, its
- * accuracies and how its config differs, the members that failed, and a SHA-256 of the manifest's own content
- * (docs/model-format.md, "Ensemble models"). Written atomically; read with every field, the checksum and every
- * member file validated before a member is loaded, so that nothing is silently dropped.
+ * The manifest of an ensemble model, format {@code sparktrain-ensemble} (see docs/model-format.md, "Ensemble
+ * models"): the members' model files with their SHA-256 and size, what they predict (classes, input shape), how
+ * their probabilities are combined, and the members that failed to train. {@link #read} checks the manifest's
+ * structure and its own checksum; {@link #loadMembers} checks every member file against it and against each
+ * other. Every rejection is a one-line {@link UserError} naming the manifest (and the member).
  *
- * @param numClasses the classes every member predicts
- * @param inputShape every member's input shape (CxHxW, or the flat size)
- * @param inputSize every member's number of input features
- * @param weighting {@code uniform}, or {@code validation_accuracy} (members weighted by it)
- * @param source what made it: {@code ensemble} (the ensemble command) or {@code snapshot} (a snapshot ensemble)
+ * @param inputShape {@code CxHxW} as models write it ({@code 784x1x1} for a flat input); other spellings that
+ *     {@link Shape#parse} accepts are normalized to that form
+ * @param weighting how members' probabilities are combined: {@code uniform} (the plain mean) or
+ *     {@code validation_accuracy} (each member weighted by its validation accuracy)
+ * @param source the command that made the ensemble: {@code ensemble} (independent runs) or {@code snapshot}
+ * @param failed members that were planned but did not produce a model, with the reason; may be empty
+ * @param created when the manifest was made, e.g. an ISO-8601 instant
  */
 public record EnsembleManifest(int numClasses, String inputShape, int inputSize, String weighting, String source,
                                List<Member> members, List<Failure> failed, String created) {
+  /** The {@code format} of a manifest. */
   public static final String FORMAT = "sparktrain-ensemble";
+  /** How members' probabilities may be combined. */
+  public static final List<String> WEIGHTINGS = List.of("uniform", "validation_accuracy");
+  /** The manifest schema this code writes and reads. */
   public static final int VERSION = 1;
-  /** A manifest larger than this is refused before it is read. */
+  /** The largest manifest accepted, in bytes, checked before the file is read. */
   public static final long MAX_BYTES = 16 << 20;
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** The values of {@code source}. */
+  public static final List<String> SOURCES = List.of("ensemble", "snapshot");
+  private static final Pattern SHA256 = Pattern.compile("[0-9a-fA-F]{64}");
 
   /**
-   * A member: its name, its model file (relative to the manifest's directory unless absolute), the file's SHA-256
-   * (hex) and size, its validation and test accuracy (NaN: not measured) and its settings that differ from the job's.
+   * One member model.
+   *
+   * @param path the model file, relative to the manifest's directory unless absolute or a URI with a scheme
+   * @param sha256 the hex SHA-256 of the whole model file
+   * @param bytes the model file's length
+   * @param validationAccuracy NaN when unknown
+   * @param testAccuracy NaN when unknown (no test set)
+   * @param config the member's settings that differ from the job's, in insertion order
    */
   public record Member(String name, String path, String sha256, long bytes, double validationAccuracy,
                        double testAccuracy, Map<String, String> config) {
     public Member {
-      if (name == null || name.isBlank()) throw new IllegalArgumentException("member without a name");
-      if (path == null || path.isBlank()) throw new IllegalArgumentException("member " + name + " without a path");
-      if (sha256 == null || !sha256.matches("[0-9a-f]{64}")) {
-        throw new IllegalArgumentException("member " + name + ": sha256 is not 64 hex digits: " + sha256);
+      requireText(name, "a member's name");
+      requireText(path, "member " + name + ": path");
+      if (sha256 == null || !SHA256.matcher(sha256).matches()) {
+        throw new UserError("member " + name + ": sha256 '" + TensorFile.shorten(sha256) + "' is not 64 hex digits");
       }
-      if (bytes < 0) throw new IllegalArgumentException("member " + name + ": bytes " + bytes);
-      config = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(config));
+      sha256 = sha256.toLowerCase(java.util.Locale.ROOT);
+      if (bytes < 0) throw new UserError("member " + name + ": bytes " + bytes + " is negative");
+      requireAccuracy(name, "validation_accuracy", validationAccuracy);
+      requireAccuracy(name, "test_accuracy", testAccuracy);
+      if (config == null) throw new UserError("member " + name + ": config is missing");
+      Map<String, String> copy = new LinkedHashMap<>();
+      config.forEach((k, v) -> {
+        if (k == null || v == null) throw new UserError("member " + name + ": config " + k + " = " + v + " has a null");
+        copy.put(k, v);
+      });
+      config = Collections.unmodifiableMap(copy);
     }
   }
 
-  /** A member that did not finish, and why. */
-  public record Failure(String name, String reason) {}
+  /** A member that did not produce a model, and why (e.g. {@code non-finite loss at step 12}). */
+  public record Failure(String name, String reason) {
+    public Failure {
+      requireText(name, "a failed member's name");
+      if (reason == null) throw new UserError("failed member " + name + ": no reason");
+    }
+  }
 
   public EnsembleManifest {
+    if (numClasses < 2) throw new UserError("num_classes " + numClasses + ": must be at least 2");
+    Shape shape = Shape.parse(requireText(inputShape, "input_shape"), "input_shape");
+    inputShape = shape.toString();
+    if (inputSize != shape.size()) {
+      throw new UserError("input_size " + inputSize + " does not match input_shape " + inputShape + " (" + shape.size() + ")");
+    }
+    if (!WEIGHTINGS.contains(weighting)) {
+      throw new UserError("weighting '" + TensorFile.shorten(weighting) + "' is not supported (only "
+          + String.join(", ", WEIGHTINGS) + ")");
+    }
+    if (!SOURCES.contains(source)) {
+      throw new UserError("source '" + TensorFile.shorten(source) + "' is not one of " + String.join(", ", SOURCES));
+    }
+    requireText(created, "created");
     members = List.copyOf(members);
     failed = List.copyOf(failed);
-    if (members.isEmpty()) throw new IllegalArgumentException("an ensemble needs at least one member");
-    if (numClasses < 2) throw new IllegalArgumentException("num_classes " + numClasses);
-    if (inputSize < 1) throw new IllegalArgumentException("input_size " + inputSize);
-    if (!List.of("uniform", "validation_accuracy").contains(weighting)) {
-      throw new IllegalArgumentException("weighting " + weighting + ": uniform or validation_accuracy");
-    }
+    if (members.isEmpty()) throw new UserError("the ensemble has no members");
     Set<String> names = new HashSet<>();
-    for (Member m : members) {
-      if (!names.add(m.name())) throw new IllegalArgumentException("member " + m.name() + " named twice");
-    }
+    for (Member m : members) if (!names.add(m.name())) throw new UserError("two members are named " + m.name());
+    for (Failure f : failed) if (!names.add(f.name())) throw new UserError("two members are named " + f.name());
   }
 
-  /** A member entry for the model file at memberUri: its checksum and size, and its path relative to the manifest. */
-  public static Member member(String name, String manifestUri, String memberUri, double validationAccuracy,
-                              double testAccuracy, Map<String, String> config, Configuration conf) {
-    Digest d = digest(memberUri, conf);
-    String dir = new Path(manifestUri).getParent().toString();
-    String rel = memberUri.startsWith(dir + "/") ? memberUri.substring(dir.length() + 1) : memberUri;
-    return new Member(name, rel, d.sha256(), d.bytes(), validationAccuracy, testAccuracy, config);
-  }
-
-  /** Writes the manifest atomically (a hidden temporary file renamed over the target). */
+  /** Writes this manifest to {@code uri}, atomically (see {@link AtomicWrite}). */
   public void write(String uri, Configuration conf) {
-    ObjectNode body = body();
-    byte[] content;
-    try {
-      ObjectNode root = JSON.createObjectNode();
-      root.put("format", FORMAT);
-      root.put("version", VERSION);
-      root.set("ensemble", body);
-      root.put("sha256", sha256(JSON.writeValueAsBytes(body)));
-      content = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
-    TensorFile.writeAtomically(uri, conf, out -> out.write(content));
+    byte[] bytes = EnsembleJson.encode(this);
+    AtomicWrite.write(uri, conf, out -> out.write(bytes));
   }
 
-  private ObjectNode body() {
-    ObjectNode b = JSON.createObjectNode();
-    b.put("num_classes", numClasses);
-    b.put("input_shape", inputShape);
-    b.put("input_size", inputSize);
-    b.put("weighting", weighting);
-    b.put("source", source);
-    b.put("created", created);
-    ArrayNode ms = b.putArray("members");
-    for (Member m : members) {
-      ObjectNode o = ms.addObject();
-      o.put("name", m.name());
-      o.put("path", m.path());
-      o.put("sha256", m.sha256());
-      o.put("bytes", m.bytes());
-      number(o, "validation_accuracy", m.validationAccuracy());
-      number(o, "test_accuracy", m.testAccuracy());
-      m.config().forEach(o.putObject("config")::put);
-      if (m.config().isEmpty()) o.putObject("config");
-    }
-    ArrayNode fs = b.putArray("failed");
-    for (Failure f : failed) fs.addObject().put("name", f.name()).put("reason", f.reason());
-    return b;
-  }
-
-  private static void number(ObjectNode o, String key, double v) {
-    if (Double.isFinite(v)) o.put(key, v);
-    else o.putNull(key);
-  }
-
-  /** Whether the file at uri is a manifest (JSON) rather than a model file; a missing file is not one. */
-  public static boolean isManifest(String uri, Configuration conf) {
-    try {
-      Path path = TensorFile.qualified(uri, conf);
-      FileSystem fs = OutputFileSystem.of(path, conf);
-      if (!fs.exists(path) || fs.getFileStatus(path).isDirectory()) return false;
-      try (InputStream in = fs.open(path)) {
-        int c;
-        do c = in.read(); while (c == ' ' || c == '\n' || c == '\r' || c == '\t');
-        return c == '{';
-      }
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  /** Reads and validates the manifest's structure and checksum (not yet its members' files). */
+  /**
+   * Reads the manifest at {@code uri}, checking its size, structure and checksum; the member files are not
+   * opened (see {@link #loadMembers}).
+   */
   public static EnsembleManifest read(String uri, Configuration conf) {
-    byte[] bytes = readAll(uri, conf);
-    JsonNode root;
     try {
-      root = JSON.readTree(bytes);
+      Path path = OutputFileSystem.qualified(uri, conf);
+      FileSystem fs = OutputFileSystem.of(path, conf);
+      FileStatus status = fs.getFileStatus(path);
+      if (status.isDirectory()) throw new UserError(uri + ": is a directory, not an ensemble manifest");
+      long length = status.getLen();
+      if (length > MAX_BYTES) {
+        throw new UserError(uri + ": " + length + " bytes is more than an ensemble manifest may have (16 MiB)");
+      }
+      byte[] bytes;
+      try (FSDataInputStream in = fs.open(path)) {
+        bytes = in.readNBytes((int) length);
+      }
+      return EnsembleJson.decode(uri, bytes);
+    } catch (FileNotFoundException e) {
+      throw new UserError(uri + ": no such file", e);
     } catch (IOException e) {
-      throw new UserError(uri + ": truncated or not JSON (" + TensorFile.shorten(e.getMessage()) + ")");
-    }
-    if (root == null || !root.isObject()) throw new UserError(uri + ": truncated or not a JSON object");
-    if (!FORMAT.equals(root.path("format").asText(null))) {
-      throw new UserError(uri + ": not an ensemble manifest (format is " + root.path("format") + ", expected \""
-          + FORMAT + "\")");
-    }
-    if (root.path("version").asInt(-1) != VERSION) {
-      throw new UserError(uri + ": manifest version " + root.path("version") + " is not supported (this version reads "
-          + VERSION + ")");
-    }
-    JsonNode body = root.get("ensemble");
-    if (body == null || !body.isObject()) throw new UserError(uri + ": the manifest has no 'ensemble' object");
-    String sum = root.path("sha256").asText("");
-    try {
-      if (!sha256(JSON.writeValueAsBytes(body)).equals(sum)) {
-        throw new UserError(uri + ": checksum mismatch: the manifest was changed or damaged after it was written");
-      }
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
-    try {
-      List<Member> members = new ArrayList<>();
-      JsonNode ms = body.get("members");
-      if (ms == null || !ms.isArray() || ms.isEmpty()) throw new UserError(uri + ": the manifest names no members");
-      for (JsonNode m : ms) {
-        String name = text(uri, m, "name", "a member");
-        Map<String, String> config = new LinkedHashMap<>();
-        m.path("config").fields().forEachRemaining(e -> config.put(e.getKey(), e.getValue().asText()));
-        members.add(new Member(name, text(uri, m, "path", "member " + name), text(uri, m, "sha256", "member " + name),
-            integer(uri, m, "bytes", "member " + name), accuracy(m, "validation_accuracy"), accuracy(m, "test_accuracy"),
-            config));
-      }
-      List<Failure> failed = new ArrayList<>();
-      for (JsonNode f : body.path("failed")) failed.add(new Failure(f.path("name").asText(), f.path("reason").asText()));
-      return new EnsembleManifest((int) integer(uri, body, "num_classes", "the ensemble"),
-          text(uri, body, "input_shape", "the ensemble"), (int) integer(uri, body, "input_size", "the ensemble"),
-          text(uri, body, "weighting", "the ensemble"), body.path("source").asText("ensemble"), members, failed,
-          body.path("created").asText(""));
-    } catch (IllegalArgumentException e) {
-      throw new UserError(uri + ": " + e.getMessage());
+      throw new UserError(uri + ": cannot read (" + TensorFile.describe(e) + ")", e);
     }
   }
 
   /**
-   * Every member's model, in manifest order, each file checked against its size and SHA-256 before it is parsed,
-   * and every member's classes and input checked against the manifest's.
+   * Whether the file at {@code uri} looks like a manifest: its first byte other than JSON whitespace is
+   * {@code '{'} (a model file starts with TensorFile's magic). A missing or empty file is not a manifest.
+   */
+  public static boolean isManifest(String uri, Configuration conf) {
+    try {
+      Path path = OutputFileSystem.qualified(uri, conf);
+      FileSystem fs = OutputFileSystem.of(path, conf);
+      if (!fs.getFileStatus(path).isFile()) return false;
+      try (FSDataInputStream in = fs.open(path)) {
+        byte[] chunk = new byte[8192];
+        for (int n; (n = in.read(chunk)) > 0; ) {
+          for (int i = 0; i < n; i++) {
+            byte b = chunk[i];
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') return b == '{';
+          }
+        }
+        return false;
+      }
+    } catch (FileNotFoundException e) {
+      return false;
+    } catch (IOException e) {
+      throw new UserError(uri + ": cannot read (" + TensorFile.describe(e) + ")", e);
+    }
+  }
+
+  /** The hex SHA-256 of the bytes of the file at {@code uri}, read as a stream. */
+  public static String sha256(String uri, Configuration conf) {
+    try {
+      Path path = OutputFileSystem.qualified(uri, conf);
+      try (InputStream in = OutputFileSystem.of(path, conf).open(path)) {
+        return Sha256.hex(in);
+      }
+    } catch (FileNotFoundException e) {
+      throw new UserError(uri + ": no such file", e);
+    } catch (IOException e) {
+      throw new UserError(uri + ": cannot read (" + TensorFile.describe(e) + ")", e);
+    }
+  }
+
+  /**
+   * The member for the model file at {@code memberUri}, with its SHA-256 and size; its path is stored relative to
+   * the directory of the manifest at {@code manifestUri} when it lies inside it, otherwise as a qualified URI.
+   */
+  public static Member member(String name, String manifestUri, String memberUri, double val, double test,
+                              Map<String, String> config, Configuration conf) {
+    try {
+      Path dir = OutputFileSystem.qualified(manifestUri, conf).getParent();
+      Path file = OutputFileSystem.qualified(memberUri, conf);
+      long bytes = OutputFileSystem.of(file, conf).getFileStatus(file).getLen();
+      return new Member(name, relativeTo(dir, file), sha256(memberUri, conf), bytes, val, test, config);
+    } catch (FileNotFoundException e) {
+      throw new UserError(memberUri + ": no such file", e);
+    } catch (IOException e) {
+      throw new UserError(memberUri + ": cannot read (" + TensorFile.describe(e) + ")", e);
+    }
+  }
+
+  /**
+   * Loads every member of this manifest (read from {@code manifestUri}, against whose directory relative paths
+   * resolve), in order. Each member file must exist, match its SHA-256 and size (checked before it is parsed),
+   * load as a model, and predict what the manifest and the first member do: the same classes, input size and
+   * input shape. Any failure is a UserError naming the manifest and the member; nothing is skipped.
    */
   public List<SavedModel> loadMembers(String manifestUri, Configuration conf) {
-    Path dir = new Path(manifestUri).getParent();
-    List<SavedModel> out = new ArrayList<>();
+    List<SavedModel> models = new ArrayList<>();
     for (Member m : members) {
-      Path p = new Path(m.path());
-      String file = p.isAbsolute() || p.toUri().getScheme() != null ? m.path() : new Path(dir, p).toString();
-      Digest d;
+      String where = manifestUri + ": member " + m.name();
+      String file = resolve(manifestUri, m.path(), conf);
+      checkFile(where, file, m, conf);
+      SavedModel model;
       try {
-        d = digest(file, conf);
+        model = SavedModel.load(file, conf);
       } catch (UserError e) {
-        throw new UserError(manifestUri + ": member " + m.name() + ": " + e.getMessage());
+        throw new UserError(where + ": " + e.getMessage(), e);
       }
-      if (d.bytes() != m.bytes() || !d.sha256().equals(m.sha256())) {
-        throw new UserError(manifestUri + ": member " + m.name() + ": checksum mismatch of " + file + " (SHA-256 "
-            + d.sha256().substring(0, 12) + "…, " + d.bytes() + " bytes; the manifest says " + m.sha256().substring(0, 12)
-            + "…, " + m.bytes() + " bytes)");
+      String against = models.isEmpty() ? "the manifest says" : members.get(0).name() + " has";
+      int classes = models.isEmpty() ? numClasses : models.get(0).spec().numClasses();
+      int size = models.isEmpty() ? inputSize : models.get(0).spec().inputSize();
+      String shape = models.isEmpty() ? inputShape : models.get(0).spec().inputShape().toString();
+      String prefix = manifestUri + ": member " + m.name() + " has ";
+      if (model.spec().numClasses() != classes) {
+        throw new UserError(prefix + model.spec().numClasses() + " classes, " + against + " " + classes);
       }
-      SavedModel model = SavedModel.load(file, conf);
-      var spec = model.spec();
-      if (spec.numClasses() != numClasses) {
-        throw new UserError(manifestUri + ": member " + m.name() + " has " + spec.numClasses() + " classes, the ensemble "
-            + (out.isEmpty() ? "" : "and member " + members.get(0).name() + " ") + "has " + numClasses);
+      if (model.spec().inputSize() != size) {
+        throw new UserError(prefix + "input size " + model.spec().inputSize() + ", " + against + " " + size);
       }
-      if (spec.inputSize() != inputSize || !spec.inputShape().toString().equals(inputShape)) {
-        throw new UserError(manifestUri + ": member " + m.name() + " takes input " + spec.inputShape() + " ("
-            + spec.inputSize() + " features), the ensemble takes " + inputShape + " (" + inputSize + ")");
+      if (!model.spec().inputShape().toString().equals(shape)) {
+        throw new UserError(prefix + "input shape " + model.spec().inputShape() + ", " + against + " " + shape);
       }
-      out.add(model);
+      models.add(model);
     }
-    return out;
+    return List.copyOf(models);
   }
 
-  /** A file's SHA-256 (hex) and size. */
-  public record Digest(String sha256, long bytes) {}
-
-  /** The SHA-256 and size of the file at uri, streamed. */
-  public static Digest digest(String uri, Configuration conf) {
+  /** The member's model file as a path: {@code path} itself when absolute or a URI, else beside the manifest. */
+  static String resolve(String manifestUri, String path, Configuration conf) {
+    Path child = new Path(path);
+    if (child.isAbsolute() || child.toUri().getScheme() != null) return path;
     try {
-      Path path = TensorFile.qualified(uri, conf);
-      FileSystem fs = OutputFileSystem.of(path, conf);
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      long n = 0;
-      try (InputStream in = fs.open(path)) {
-        byte[] buf = new byte[1 << 16];
-        for (int r; (r = in.read(buf)) > 0; n += r) md.update(buf, 0, r);
-      }
-      return new Digest(HexFormat.of().formatHex(md.digest()), n);
-    } catch (FileNotFoundException e) {
-      throw new UserError("model file " + uri + " not found");
+      return new Path(OutputFileSystem.qualified(manifestUri, conf).getParent(), child).toString();
     } catch (IOException e) {
-      throw new UserError(uri + ": cannot read (" + TensorFile.shorten(e.getMessage()) + ")");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+      throw new UserError(manifestUri + ": cannot resolve member path " + path + " (" + TensorFile.describe(e) + ")", e);
     }
   }
 
-  private static byte[] readAll(String uri, Configuration conf) {
+  /** Checks that the member file exists and is the one the manifest names, by size and SHA-256. */
+  private static void checkFile(String where, String file, Member m, Configuration conf) {
+    long bytes;
     try {
-      Path path = TensorFile.qualified(uri, conf);
-      FileSystem fs = OutputFileSystem.of(path, conf);
-      FileStatus st = fs.getFileStatus(path);
-      if (st.isDirectory()) throw new UserError(uri + ": is a directory, not an ensemble manifest");
-      if (st.getLen() > MAX_BYTES) {
-        throw new UserError(uri + ": " + st.getLen() + " bytes is too large for an ensemble manifest (at most "
-            + MAX_BYTES + ")");
-      }
-      try (InputStream in = fs.open(path)) {
-        return in.readNBytes((int) st.getLen());
-      }
+      Path path = OutputFileSystem.qualified(file, conf);
+      bytes = OutputFileSystem.of(path, conf).getFileStatus(path).getLen();
     } catch (FileNotFoundException e) {
-      throw new UserError(uri + ": no such file");
+      throw new UserError(where + ": model file " + file + " not found", e);
     } catch (IOException e) {
-      throw new UserError(uri + ": cannot read (" + TensorFile.shorten(e.getMessage()) + ")");
+      throw new UserError(where + ": cannot read model file " + file + " (" + TensorFile.describe(e) + ")", e);
+    }
+    if (bytes != m.bytes()) {
+      throw new UserError(where + ": model file " + file + " has " + bytes + " bytes, the manifest says " + m.bytes()
+          + " (changed or replaced since the ensemble was made)");
+    }
+    String sha = sha256(file, conf);
+    if (!sha.equals(m.sha256())) {
+      throw new UserError(where + ": model file " + file + " has SHA-256 " + sha + ", the manifest says " + m.sha256()
+          + " (changed or replaced since the ensemble was made)");
     }
   }
 
-  private static String sha256(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+  /** {@code file} relative to {@code dir} when it lies inside it on the same file system, else its full URI. */
+  private static String relativeTo(Path dir, Path file) {
+    var d = dir.toUri();
+    var f = file.toUri();
+    String prefix = d.getPath().endsWith("/") ? d.getPath() : d.getPath() + "/";
+    boolean sameFs = Objects.equals(d.getScheme(), f.getScheme()) && Objects.equals(d.getAuthority(), f.getAuthority());
+    return sameFs && f.getPath().startsWith(prefix) ? f.getPath().substring(prefix.length()) : file.toString();
+  }
+
+  private static String requireText(String value, String what) {
+    if (value == null || value.isBlank()) throw new UserError(what + " is missing or blank");
+    return value;
+  }
+
+  private static void requireAccuracy(String member, String field, double value) {
+    if (!Double.isNaN(value) && !(value >= 0 && value <= 1)) {
+      throw new UserError("member " + member + ": " + field + " " + value + " is not in [0, 1]");
     }
-  }
-
-  private static String text(String uri, JsonNode node, String field, String what) {
-    JsonNode v = node.get(field);
-    if (v == null || !v.isTextual()) throw new UserError(uri + ": " + what + " has no text field '" + field + "'");
-    return v.asText();
-  }
-
-  private static long integer(String uri, JsonNode node, String field, String what) {
-    JsonNode v = node.get(field);
-    if (v == null || !v.canConvertToLong() || !v.isIntegralNumber()) {
-      throw new UserError(uri + ": " + what + " has no integer field '" + field + "'");
-    }
-    return v.asLong();
-  }
-
-  private static double accuracy(JsonNode m, String field) {
-    JsonNode v = m.get(field);
-    return v == null || !v.isNumber() ? Double.NaN : v.asDouble();
   }
 }

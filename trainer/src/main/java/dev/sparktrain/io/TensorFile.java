@@ -21,16 +21,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.zip.CRC32C;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
-import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.hadoop.fs.FileAlreadyExistsException;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.fs.StreamCapabilities;
 
 /**
  * The sparktrain tensor file, specified in {@code docs/model-format.md}:
@@ -100,38 +96,7 @@ public final class TensorFile {
    */
   public static void write(String uri, Configuration conf, String format, ObjectNode meta, List<NamedTensor> tensors) {
     byte[] header = headerFor(format, meta, tensors);
-    writeAtomically(uri, conf, out -> encode(out, header, tensors));
-  }
-
-  /** What an atomic write puts into the temporary file. */
-  @FunctionalInterface
-  interface Body {
-    void write(java.io.OutputStream out) throws IOException;
-  }
-
-  /**
-   * Writes a file atomically: body goes into a hidden temporary file beside the target, which is synced and then
-   * renamed over the target; on failure the temporary file is deleted and an existing target is left as it was.
-   */
-  static void writeAtomically(String uri, Configuration conf, Body body) {
-    FileSystem fs = null;
-    Path temp = null;
-    try {
-      Path target = qualified(uri, conf);
-      fs = rawFileSystem(target, conf);
-      refuseDirectory(uri, fs, target);
-      temp = tempFileFor(target);
-      try (FSDataOutputStream out = fs.create(temp, false)) {
-        body.write(out);
-        if (out.hasCapability(StreamCapabilities.HSYNC)) out.hsync(); // durable before it becomes visible
-      }
-      replace(fs, temp, target);
-      temp = null;
-    } catch (IOException e) {
-      throw new UserError(uri + ": cannot write (" + describe(e) + ")", e);
-    } finally {
-      if (temp != null) deleteQuietly(fs, temp);
-    }
+    AtomicWrite.write(uri, conf, out -> encode(out, header, tensors));
   }
 
   /**
@@ -143,8 +108,8 @@ public final class TensorFile {
   public static Contents read(String uri, Configuration conf, String expectedFormat) {
     requireFormat(expectedFormat);
     try {
-      Path path = qualified(uri, conf);
-      FileSystem fs = rawFileSystem(path, conf);
+      Path path = OutputFileSystem.qualified(uri, conf);
+      FileSystem fs = OutputFileSystem.of(path, conf);
       FileStatus status = fs.getFileStatus(path);
       if (status.isDirectory()) throw new UserError(uri + ": is a directory, not a tensor file");
       try (FSDataInputStream in = fs.open(path)) {
@@ -313,56 +278,6 @@ public final class TensorFile {
     if (format == null || format.isBlank()) throw new IllegalArgumentException("format must be non-blank");
   }
 
-  static Path qualified(String uri, Configuration conf) throws IOException {
-    try {
-      Path path = new Path(uri);
-      return path.getFileSystem(conf).makeQualified(path);
-    } catch (IllegalArgumentException e) {
-      throw new UserError(uri + ": not a valid path (" + shorten(e.getMessage()) + ")", e);
-    }
-  }
-
-  /** The file system of {@code path}, without Hadoop's client-side {@code .crc} files: the format has its own. */
-  private static FileSystem rawFileSystem(Path path, Configuration conf) throws IOException {
-    return OutputFileSystem.of(path, conf);
-  }
-
-  /** A hidden name beside the target: Hadoop and Spark input formats skip files starting with a dot. */
-  private static Path tempFileFor(Path target) {
-    String suffix = Long.toHexString(ThreadLocalRandom.current().nextLong());
-    return new Path(target.getParent(), "." + target.getName() + "." + suffix + ".tmp");
-  }
-
-  private static void refuseDirectory(String uri, FileSystem fs, Path target) throws IOException {
-    try {
-      if (fs.getFileStatus(target).isDirectory()) throw new UserError(uri + ": is a directory; give a file name");
-    } catch (FileNotFoundException e) {
-      // a new file
-    }
-  }
-
-  /**
-   * Moves {@code temp} over {@code target}. Local file systems replace the target in one step; HDFS and S3A
-   * refuse to rename onto a file, so there the old file is deleted first (a reader may briefly find no file).
-   */
-  private static void replace(FileSystem fs, Path temp, Path target) throws IOException {
-    try {
-      if (fs.rename(temp, target)) return;
-    } catch (FileAlreadyExistsException e) {
-      // some file systems throw instead of returning false; fall through to delete-then-rename
-    }
-    if (fs.exists(target) && fs.delete(target, false) && fs.rename(temp, target)) return;
-    throw new IOException("could not rename " + temp.getName() + " to " + target.getName());
-  }
-
-  private static void deleteQuietly(FileSystem fs, Path temp) {
-    try {
-      fs.delete(temp, false);
-    } catch (IOException | RuntimeException e) {
-      // the write already failed; that error is the one to report
-    }
-  }
-
   /** Text from a file or an exception made safe for a one-line message: control characters out, at most 160 chars. */
   static String shorten(String s) {
     if (s == null) return "";
@@ -370,7 +285,8 @@ public final class TensorFile {
     return line.length() <= 160 ? line : line.substring(0, 157) + "...";
   }
 
-  private static String describe(IOException e) {
+  /** An IOException's message, made safe for a one-line message. */
+  static String describe(IOException e) {
     return e.getMessage() == null ? e.getClass().getSimpleName() : shorten(e.getMessage());
   }
 

@@ -7,7 +7,10 @@
  * little-endian tensor data and a CRC32C trailer. The byte layout, the header fields and the order in which a
  * reader validates them are specified in {@code docs/model-format.md}, with a NumPy reader for users.
  *
- * <p>Files are written atomically through Hadoop's {@code FileSystem} and validated before any tensor is
+ * <p>{@link dev.sparktrain.io.EnsembleManifest} is the JSON manifest of an ensemble model: K member model files
+ * with their SHA-256, checked before any member is loaded.
+ *
+ * <p>Files are written atomically (see {@link dev.sparktrain.io.AtomicWrite}) through Hadoop's {@code FileSystem} and validated before any tensor is
  * allocated; every bad file is reported as a one-line {@link dev.sparktrain.UserError} naming it. Java
  * serialization is never used.
  */
