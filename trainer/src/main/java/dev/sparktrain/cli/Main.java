@@ -8,6 +8,7 @@ import dev.sparktrain.data.DatasetFetcher;
 import dev.sparktrain.JobFailure;
 import dev.sparktrain.spark.Comparison;
 import dev.sparktrain.spark.EnsembleJob;
+import dev.sparktrain.spark.FineTuneJob;
 import dev.sparktrain.spark.LrRangeJob;
 import dev.sparktrain.spark.SearchJob;
 import dev.sparktrain.spark.ModelJobs;
@@ -33,7 +34,7 @@ import org.apache.spark.sql.SparkSession;
 public final class Main {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String USAGE =
-      "usage: sparktrain train|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...] [--resume] | fetch DATASET";
+      "usage: sparktrain train|finetune|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...] [--resume] | fetch DATASET";
 
   private Main() {}
 
@@ -79,7 +80,7 @@ public final class Main {
       r.put("dir", dir.toString());
       return r;
     }
-    if (!List.of("train", "evaluate", "predict", "compare", "ensemble", "search", "lr-range").contains(command)) {
+    if (!List.of("train", "finetune", "evaluate", "predict", "compare", "ensemble", "search", "lr-range").contains(command)) {
       throw new UserError(USAGE);
     }
     // --resume is the flag form of checkpoint.resume=true
@@ -106,6 +107,7 @@ public final class Main {
     try {
       return switch (command) {
         case "train" -> TrainJob.run(spark, cfg, progress, hooks);
+        case "finetune" -> FineTuneJob.run(spark, cfg, progress, hooks);
         case "evaluate" -> ModelJobs.evaluate(spark, cfg, progress);
         case "compare" -> Comparison.run(spark, cfg, configFor, progress, hooks);
         case "ensemble" -> EnsembleJob.run(spark, cfg, configFor, progress, hooks);

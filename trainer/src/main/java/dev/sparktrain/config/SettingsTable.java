@@ -51,6 +51,13 @@ public final class SettingsTable {
   public static final Setting<AugmentPipeline> DATA_AUGMENT = add(Setting.of("data.augment", AugmentPipeline.NONE,
       (s, k, d) -> s.withSources(() -> AugmentPipeline.parse(s.string(k, d.toString()), k)),
       AugmentPipeline::toString));
+  public static final Setting<List<Integer>> DATA_CLASSES = add(Setting.of("data.classes", List.<Integer>of(),
+      SettingsTable::classes, c -> joined(c, ", ")));
+  public static final Setting<Integer> DATA_PER_CLASS = add(Setting.integer("data.per_class", 0, 0));
+  public static final Setting<String> DATA_STORAGE_LEVEL = add(Setting.of("data.storage_level", "memory_only",
+      (s, k, d) -> choice(s, k, d, storageLevels()), v -> v).mayDifferOnResume());
+  public static final Setting<String> DATA_PIXEL_TYPE = add(Setting.of("data.pixel_type", "float32",
+      (s, k, d) -> choice(s, k, d, List.of("float32", "uint8")), v -> v).mayDifferOnResume());
 
   // ---- model
   public static final Setting<String> MODEL_LAYERS = add(Setting.string("model.layers",
@@ -81,6 +88,8 @@ public final class SettingsTable {
   public static final Setting<String> CHECKPOINT_DIR = add(Setting.string("checkpoint.dir", "").mayDifferOnResume());
   public static final Setting<Integer> CHECKPOINT_EVERY = add(Setting.integer("checkpoint.every", 0, 0)
       .mayDifferOnResume());
+  public static final Setting<Double> CHECKPOINT_EVERY_MINUTES = add(Setting.number("checkpoint.every_minutes", 0,
+      x -> x >= 0 && Double.isFinite(x), "a number of minutes ≥ 0 (0: off)").mayDifferOnResume());
   public static final Setting<Integer> CHECKPOINT_KEEP = add(Setting.integer("checkpoint.keep", 2, 1)
       .mayDifferOnResume());
   public static final Setting<Boolean> CHECKPOINT_RESUME = add(Setting.bool("checkpoint.resume", false)
@@ -202,6 +211,25 @@ public final class SettingsTable {
   public static final Setting<Integer> LR_RANGE_STEPS = add(Setting.integer("lr_range.steps", 300, 10)
       .mayDifferOnResume());
   public static final Setting<String> LR_RANGE_OUTPUT = add(Setting.string("lr_range.output", "runs/lr-range")
+      .mayDifferOnResume());
+
+
+  // ---- transfer learning: fine-tuning a saved or zoo model, and scheduled pretraining
+  public static final Setting<String> FINETUNE_FROM = add(Setting.string("finetune.from", ""));
+  public static final Setting<String> FINETUNE_ZOO = add(Setting.string("finetune.zoo", "").mayDifferOnResume());
+  public static final Setting<Boolean> FINETUNE_REPLACE_HEAD = add(Setting.bool("finetune.replace_head", true));
+  public static final Setting<Integer> FINETUNE_FREEZE_UNTIL = add(Setting.integer("finetune.freeze_until", -1, -1));
+  public static final Setting<String> FINETUNE_LR_MULT = add(Setting.string("finetune.lr_mult", ""));
+  public static final Setting<Integer> FINETUNE_PHASE2_EPOCHS = add(Setting.integer("finetune.phase2_epochs", 0, 0));
+  public static final Setting<Integer> FINETUNE_PHASE2_FREEZE_UNTIL = add(Setting.integer("finetune.phase2_freeze_until", 0, 0));
+  public static final Setting<Double> FINETUNE_PHASE2_LEARNING_RATE = add(Setting.number("finetune.phase2_learning_rate",
+      0, x -> x > 0 && Double.isFinite(x), "a positive number")
+      .defaultFrom(v -> v.get(OPTIMIZER_LEARNING_RATE) / 10));
+  public static final Setting<String> PRETRAIN_ZOO = add(Setting.string("pretrain.zoo", "").mayDifferOnResume());
+  public static final Setting<String> PRETRAIN_NAME = add(Setting.string("pretrain.name", "").mayDifferOnResume());
+  public static final Setting<Integer> PRETRAIN_LEASE_TIMEOUT = add(Setting.integer("pretrain.lease_timeout", 600, 1)
+      .mayDifferOnResume());
+  public static final Setting<Integer> PRETRAIN_HEARTBEAT = add(Setting.integer("pretrain.heartbeat", 30, 1)
       .mayDifferOnResume());
 
   /** The trainer's settings, then {@code spark.*} passed on to the Spark session. */
@@ -365,6 +393,32 @@ public final class SettingsTable {
       if (!(w > 0) || !Double.isFinite(w)) throw new UserError(s.where(key) + " = " + text + ": " + v + " is not a positive multiplier");
       out.add(w);
     }
+    return List.copyOf(out);
+  }
+
+  /** Spark storage levels a cached training set may use (data.storage_level). */
+  public static List<String> storageLevels() {
+    return List.of("memory_only", "memory_and_disk", "memory_and_disk_ser", "disk_only");
+  }
+
+  /** data.classes: distinct non-negative class labels, in the order that numbers them 0, 1, …; empty: all. */
+  private static List<Integer> classes(Settings s, String key, List<Integer> dflt) {
+    String text = s.string(key, null);
+    if (text == null) return dflt;
+    List<Integer> out = new ArrayList<>();
+    for (String v : list(text)) {
+      int c;
+      try {
+        c = Integer.parseInt(v);
+      } catch (NumberFormatException e) {
+        throw new UserError(s.where(key) + " = " + text + ": '" + v + "' is not a class label");
+      }
+      if (c < 0 || out.contains(c)) {
+        throw new UserError(s.where(key) + " = " + text + ": " + c + (c < 0 ? " is negative" : " is listed twice"));
+      }
+      out.add(c);
+    }
+    if (out.size() == 1) throw new UserError(s.where(key) + " = " + text + ": a classifier needs at least 2 classes");
     return List.copyOf(out);
   }
 

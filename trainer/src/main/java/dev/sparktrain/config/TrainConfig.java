@@ -33,7 +33,8 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
   public record Data(String format, String dataset, String train, String trainLabels, String test,
                      String testLabels, String featuresCol, String labelCol, int numClasses,
                      double validationFraction, long splitSeed, String standardize, int partitions, Shape shape,
-                     AugmentPipeline augment) {
+                     AugmentPipeline augment, List<Integer> classes, int perClass, String storageLevel,
+                     String pixelType) {
     public static final List<String> FORMATS = List.of("idx", "libsvm", "parquet", "csv");
     public static final List<String> STANDARDIZE = List.of("feature", "channel", "none");
 
@@ -49,6 +50,22 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
       if (format.equals("idx") && dataset.isEmpty() && (trainLabels.isEmpty() || (!test.isEmpty() && testLabels.isEmpty()))) {
         throw new UserError("data.train_labels / data.test_labels: IDX data needs a labels file beside each images file");
       }
+      classes = List.copyOf(classes);
+      for (int c : classes) {
+        if (c >= numClasses) {
+          throw new UserError("data.classes: class " + c + " is not below data.num_classes = " + numClasses
+              + " (the classes of the source)");
+        }
+      }
+      if (pixelType.equals("uint8") && !(format.equals("idx") || format.equals("parquet"))) {
+        throw new UserError("data.pixel_type = uint8 caches images as bytes: it needs IDX images or a Parquet binary "
+            + "column, and data.format = " + format);
+      }
+    }
+
+    /** The classes a model of these data tells apart: data.classes' count, or all the source's. */
+    public int modelClasses() {
+      return classes.isEmpty() ? numClasses : classes.size();
     }
 
     /** What data.standardize = text means: feature, channel or none (true and false are feature and none). */
@@ -177,7 +194,8 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
     Data data = new Data(v.get(DATA_FORMAT), v.get(DATA_DATASET), v.get(DATA_TRAIN), v.get(DATA_TRAIN_LABELS),
         v.get(DATA_TEST), v.get(DATA_TEST_LABELS), v.get(DATA_FEATURES_COL), v.get(DATA_LABEL_COL),
         v.get(DATA_NUM_CLASSES), v.get(DATA_VALIDATION_FRACTION), v.get(DATA_SPLIT_SEED), v.get(DATA_STANDARDIZE),
-        v.get(DATA_PARTITIONS), v.get(DATA_SHAPE), v.get(DATA_AUGMENT));
+        v.get(DATA_PARTITIONS), v.get(DATA_SHAPE), v.get(DATA_AUGMENT), v.get(DATA_CLASSES), v.get(DATA_PER_CLASS),
+        v.get(DATA_STORAGE_LEVEL), v.get(DATA_PIXEL_TYPE));
     Model model = new Model(v.get(MODEL_LAYERS), v.get(MODEL_INIT), v.get(MODEL_PATH), v.get(MODEL_STOCHASTIC_DEPTH));
     Training training = new Training(v.get(TRAIN_EPOCHS), v.get(TRAIN_BATCH_SIZE), v.get(TRAIN_SEED),
         v.get(TRAIN_INIT_SEED), v.get(TRAIN_ORDER_SEED), v.get(TRAIN_TREE_DEPTH), v.get(TRAIN_HEAP_LOG_EVERY),

@@ -22,7 +22,15 @@ public final class FeatureStats implements Serializable {
 
   public static FeatureStats of(DataBlock b) {
     FeatureStats s = new FeatureStats(b.dim());
-    for (int i = 0; i < b.n(); i++) s.add(b.x(), i * b.dim());
+    if (!b.isPixels()) {
+      for (int i = 0; i < b.n(); i++) s.add(b.x(), i * b.dim());
+      return s;
+    }
+    float[] row = new float[b.dim()];  // a uint8 block row by row, never all of it as floats
+    for (int i = 0; i < b.n(); i++) {
+      b.copyRow(i, row, 0);
+      s.add(row, 0);
+    }
     return s;
   }
 
@@ -90,10 +98,16 @@ public final class FeatureStats implements Serializable {
       return new Standardizer(new float[dim], one);
     }
 
+    /** 1/std per feature, in float32, as {@link #apply} multiplies by it. */
+    public float[] inverse() {
+      float[] inv = new float[std.length];
+      for (int j = 0; j < inv.length; j++) inv[j] = 1f / std[j];
+      return inv;
+    }
+
     public void apply(float[] x, int n) {
       int d = mean.length;
-      float[] inv = new float[d];
-      for (int j = 0; j < d; j++) inv[j] = 1f / std[j];
+      float[] inv = inverse();
       for (int i = 0; i < n; i++) {
         int row = i * d;
         for (int j = 0; j < d; j++) x[row + j] = (x[row + j] - mean[j]) * inv[j];

@@ -68,6 +68,11 @@ public record IdxFile(String path, int dims, int count, int recordSize, int head
     return x;
   }
 
+  /** The raw pixels of images [from, to), row-major bytes (0–255), for a uint8 cache (data.pixel_type). */
+  public byte[] readPixels(int from, int to, Configuration conf) {
+    return readRecords(from, to, conf);
+  }
+
   /** The labels [from, to), each checked to lie in [0, numClasses); the error names the 1-based row. */
   public int[] readLabels(int from, int to, int numClasses, Configuration conf) {
     byte[] raw = readRecords(from, to, conf);

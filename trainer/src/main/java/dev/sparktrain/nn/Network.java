@@ -106,19 +106,48 @@ public final class Network {
   /** As above; adds the batch statistics of the pass (length statsCount) into stats unless it is null. */
   public SoftmaxCrossEntropy.Stats lossAndGradient(float[] params, float[] x, int[] labels, int labelOff, int n,
                                                    float[] grad, StepContext context, double[] stats) {
+    return lossAndGradient(params, x, labels, labelOff, n, grad, context, stats, 0);
+  }
+
+  /**
+   * Where the trainable parameters start when the first {@code frozen} layers are frozen: the gradient of such a
+   * pass covers [trainableOffset, paramCount) only.
+   */
+  public int trainableOffset(int frozen) {
+    checkFrozen(frozen);
+    return frozen == layers.size() ? paramCount : offsets[frozen];
+  }
+
+  private void checkFrozen(int frozen) {
+    if (frozen < 0 || frozen >= layers.size()) {
+      throw new IllegalArgumentException("frozen layers: " + frozen + " of " + layers.size() + " (the last must train)");
+    }
+  }
+
+  /**
+   * As above with the first {@code frozen} layers frozen (fine-tuning): they run as at inference (BatchNorm on its
+   * running averages, no dropout), report no batch statistics, and are not back-propagated through; grad has
+   * length paramCount − trainableOffset(frozen) and receives the gradient of the trainable layers only.
+   */
+  public SoftmaxCrossEntropy.Stats lossAndGradient(float[] params, float[] x, int[] labels, int labelOff, int n,
+                                                   float[] grad, StepContext context, double[] stats, int frozen) {
+    int base = trainableOffset(frozen);
+    if (grad.length != paramCount - base) {
+      throw new IllegalArgumentException("gradient buffer of " + grad.length + " for " + (paramCount - base) + " trainable parameters");
+    }
     for (Layer l : layers) l.setContext(context);
     List<float[]> inputs = new ArrayList<>(layers.size());
     float[] h = x;
     for (int i = 0; i < layers.size(); i++) {
       inputs.add(h);
-      h = layers.get(i).forward(params, offsets[i], h, n, true);
+      h = layers.get(i).forward(params, offsets[i], h, n, i >= frozen);
     }
     int k = spec.numClasses();
     if (gradLogits.length < n * k) gradLogits = new float[n * k];
     SoftmaxCrossEntropy.Stats loss = SoftmaxCrossEntropy.lossAndGradient(h, labels, labelOff, n, k, gradLogits);
     float[] g = gradLogits;
-    for (int i = layers.size() - 1; i >= 0; i--) {
-      g = layers.get(i).backward(params, offsets[i], grad, offsets[i], inputs.get(i), g, n, i > 0);
+    for (int i = layers.size() - 1; i >= frozen; i--) {
+      g = layers.get(i).backward(params, offsets[i], grad, offsets[i] - base, inputs.get(i), g, n, i > frozen);
     }
     double[] into = stats != null ? stats : new double[statsCount];  // always drain, so no stale statistics remain
     for (int i = 0; i < layers.size(); i++) layers.get(i).addStats(into, statsOffsets[i]);

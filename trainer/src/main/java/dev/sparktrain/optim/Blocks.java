@@ -269,6 +269,32 @@ public final class Blocks {
   }
 
   /**
+   * Per-parameter learning-rate multipliers (discriminative fine-tuning): updates ← m ⊙ updates. Placed after the
+   * learning-rate scale and any decoupled weight decay, it scales a layer's whole step, as a per-layer learning
+   * rate does; before {@link #freeze}.
+   */
+  public static GradientTransform<NoState> scaleByMultipliers(float[] multipliers) {
+    float[] m = multipliers.clone();
+    for (float v : m) {
+      if (!(v >= 0) || !Float.isFinite(v)) throw new IllegalArgumentException("learning-rate multiplier " + v);
+    }
+    return new GradientTransform<>() {
+      @Override public NoState init(float[] params) {
+        if (m.length != params.length) throw new IllegalArgumentException("multipliers: " + m.length + " for " + params.length + " parameters");
+        return NONE;
+      }
+
+      @Override public Step<NoState> update(float[] u, NoState s, float[] params) {
+        float[] out = new float[u.length];
+        Elementwise.forEach(u.length, (from, to) -> {
+          for (int i = from; i < to; i++) out[i] = m[i] * u[i];
+        });
+        return new Step<>(out, NONE);
+      }
+    };
+  }
+
+  /**
    * With ε = 0 a coordinate whose gradient has always been 0 divides 0 by 0: its update is 0, not NaN. A NaN from
    * a diverged gradient (its denominator is NaN, not 0) stays NaN, so that it shows in the parameters.
    */

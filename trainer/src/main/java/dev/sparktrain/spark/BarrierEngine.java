@@ -46,7 +46,7 @@ final class BarrierEngine implements StepEngine {
   private final boolean tcpOnly;
 
   /** tcpOnly: tasks in the driver's JVM use TCP too (train.transport = tcp), to measure the transport. */
-  BarrierEngine(JavaSparkContext sc, JavaRDD<DataBlock> train, PartitionStep step, int paramCount, int statsCount, String label,
+  BarrierEngine(JavaSparkContext sc, JavaRDD<DataBlock> train, PartitionStep step, int gradientLength, int statsCount, String label,
                 boolean tcpOnly) {
     this.sc = sc;
     this.tcpOnly = tcpOnly;
@@ -57,7 +57,7 @@ final class BarrierEngine implements StepEngine {
     var conf = sc.getConf();
     this.host = conf.get("spark.driver.host", "127.0.0.1");
     try {
-      this.server = new StepServer(conf.get("spark.driver.bindAddress", host), token, partitions, paramCount, statsCount);
+      this.server = new StepServer(conf.get("spark.driver.bindAddress", host), token, partitions, gradientLength, statsCount);
     } catch (IOException e) {
       throw new UserError("train.engine = barrier: cannot open the step endpoint on " + host + ": " + e.getMessage());
     }
@@ -99,6 +99,16 @@ final class BarrierEngine implements StepEngine {
     }, "sparktrain-barrier-job");
     job.setDaemon(true);
     job.start();
+  }
+
+  /** Bytes of gradient frames the driver has received over TCP from this engine's tasks. */
+  long gradientBytesReceived() {
+    return server.gradientBytesReceived();
+  }
+
+  @Override
+  public int gradientOffset() {
+    return step.gradientOffset();
   }
 
   @Override

@@ -32,9 +32,16 @@ final class DataLoader {
   private final JavaSparkContext sc;
   private final int numClasses;
   private final int partitions;
+  /** Images cached as bytes (data.pixel_type = uint8) rather than float32. */
+  private final boolean pixels;
 
   DataLoader(SparkSession spark, int numClasses, int partitions) {
+    this(spark, numClasses, partitions, false);
+  }
+
+  DataLoader(SparkSession spark, int numClasses, int partitions, boolean pixels) {
     this.spark = spark;
+    this.pixels = pixels;
     this.sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     this.numClasses = numClasses;
     this.partitions = partitions;
@@ -76,12 +83,13 @@ final class DataLoader {
     for (int p = 0; p < parts; p++) ranges.add(new int[] {(int) ((long) n * p / parts), (int) ((long) n * (p + 1) / parts)});
     HadoopConf hc = new HadoopConf(conf);
     int dim = images.recordSize(), nc = numClasses;
+    boolean bytes = pixels;
     JavaRDD<DataBlock> blocks = sc.parallelize(ranges, parts).map(r -> {
-      float[] x = images.readImages(r[0], r[1], hc.get());
       int[] y = labels.readLabels(r[0], r[1], nc, hc.get());
       long[] rows = new long[r[1] - r[0]];
       for (int i = 0; i < rows.length; i++) rows[i] = r[0] + i + 1;  // 1-based, like the line numbers of text sources
-      return new DataBlock(rows.length, dim, x, y, rows);
+      if (bytes) return DataBlock.ofPixels(rows.length, dim, images.readPixels(r[0], r[1], hc.get()), y, rows);
+      return new DataBlock(rows.length, dim, images.readImages(r[0], r[1], hc.get()), y, rows);
     });
     return new Examples(blocks, dim, src.features());
   }
@@ -138,24 +146,44 @@ final class DataLoader {
     }
     Dataset<Row> sel = df.select(features.as("f"), df.col(label).cast("double").as("y"));
     DataType ft = sel.schema().fields()[0].dataType();
-    if (!(ft instanceof ArrayType) && !ft.typeName().equals("vector")) {
+    boolean binary = ft instanceof org.apache.spark.sql.types.BinaryType;
+    if (!(ft instanceof ArrayType) && !ft.typeName().equals("vector") && !binary) {
       throw new UserError(path + ": features column '" + featuresCol + "' is " + ft.simpleString()
-          + ", expected a vector or an array of numbers");
+          + ", expected a vector, an array of numbers, or binary (image bytes)");
+    }
+    if (pixels && !binary) {
+      throw new UserError(path + ": data.pixel_type = uint8 needs the features column '" + featuresCol
+          + "' as binary image bytes, not " + ft.simpleString());
     }
     int nc = numClasses;
     JavaRDD<Parsed> parsed = sel.javaRDD().zipWithIndex().rdd().toJavaRDD().map(t -> {
       long row = t._2() + 1;
-      float[] x = toFloats(t._1().get(0), path, row);
       int y = LibsvmLine.classLabel(t._1().isNullAt(1) ? Double.NaN : t._1().getDouble(1), path, row, nc);
-      return new Parsed(row, y, null, x);
+      if (binary) {
+        if (t._1().isNullAt(0)) throw new UserError(path + ": row " + row + ": missing features");
+        return new Parsed(row, y, null, null, (byte[]) t._1().get(0));
+      }
+      return new Parsed(row, y, null, toFloats(t._1().get(0), path, row), null);
     });
     sc.setJobDescription("load " + path + " · feature dimension");
-    int dim = parsed.first().values().length;
+    Parsed first = parsed.first();
+    int dim = binary ? first.pixels().length : first.values().length;
     return new Examples(blocksByRow(parsed, dim, path), dim, path);
   }
 
-  /** One parsed example: sparse (1-based indices) when indices is non-null, else dense values. */
-  record Parsed(long row, int label, int[] indices, float[] values) implements java.io.Serializable {}
+  /**
+   * One parsed example: sparse (1-based indices) when indices is non-null, dense values, or image bytes (a binary
+   * column; pixels, 0–255 standing for 0–1 as in IDX files).
+   */
+  record Parsed(long row, int label, int[] indices, float[] values, byte[] pixels) implements java.io.Serializable {
+    Parsed(long row, int label, int[] indices, float[] values) {
+      this(row, label, indices, values, null);
+    }
+
+    int width() {
+      return pixels != null ? pixels.length : values.length;
+    }
+  }
 
   /**
    * Exactly `partitions` blocks of contiguous source rows, whatever partitioning the source had: a range
@@ -168,12 +196,14 @@ final class DataLoader {
     int parts = (int) Math.min(partitions, n);
     long first = parsed.map(Parsed::row).fold(Long.MAX_VALUE, Math::min), last = parsed.map(Parsed::row).fold(0L, Math::max);
     long span = last - first + 1;
+    boolean bytes = pixels;
     return parsed.mapToPair(r -> new Tuple2<>(r.row(), r))
         .partitionBy(new RowRangePartitioner(parts, first, span))
         .mapPartitions(it -> {
           List<Parsed> rows = new ArrayList<>();
           it.forEachRemaining(t -> rows.add(t._2()));
           rows.sort(java.util.Comparator.comparingLong(Parsed::row));
+          if (bytes) return List.of(pixelBlock(rows, dim, path)).iterator();
           float[] x = new float[Math.multiplyExact(rows.size(), dim)];
           int[] y = new int[rows.size()];
           long[] ids = new long[rows.size()];
@@ -181,8 +211,10 @@ final class DataLoader {
             Parsed r = rows.get(i);
             if (r.indices() != null) {
               for (int j = 0; j < r.indices().length; j++) x[i * dim + r.indices()[j] - 1] = r.values()[j];
-            } else if (r.values().length != dim) {
-              throw new UserError(path + ": row " + r.row() + ": " + r.values().length + " features, but the first row has " + dim);
+            } else if (r.width() != dim) {
+              throw new UserError(path + ": row " + r.row() + ": " + r.width() + " features, but the first row has " + dim);
+            } else if (r.pixels() != null) {
+              for (int j = 0; j < dim; j++) x[i * dim + j] = (r.pixels()[j] & 0xFF) * (1f / 255f);  // as IdxFile reads
             } else {
               System.arraycopy(r.values(), 0, x, i * dim, dim);
             }
@@ -191,6 +223,23 @@ final class DataLoader {
           }
           return List.of(new DataBlock(rows.size(), dim, x, y, ids)).iterator();
         });
+  }
+
+  /** A uint8 block of rows of image bytes, sorted by row. */
+  private static DataBlock pixelBlock(List<Parsed> rows, int dim, String path) {
+    byte[] px = new byte[Math.multiplyExact(rows.size(), dim)];
+    int[] y = new int[rows.size()];
+    long[] ids = new long[rows.size()];
+    for (int i = 0; i < rows.size(); i++) {
+      Parsed r = rows.get(i);
+      if (r.width() != dim) {
+        throw new UserError(path + ": row " + r.row() + ": " + r.width() + " bytes, but the first row has " + dim);
+      }
+      System.arraycopy(r.pixels(), 0, px, i * dim, dim);
+      y[i] = r.label();
+      ids[i] = r.row();
+    }
+    return DataBlock.ofPixels(rows.size(), dim, px, y, ids);
   }
 
   /** Partition p holds the rows [first + p·span/P, first + (p+1)·span/P). */

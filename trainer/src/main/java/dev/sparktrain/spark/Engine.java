@@ -74,7 +74,7 @@ public enum Engine {
       case JOB -> new JobEngine(sc, data.trainParts(tasks == 0 ? data.partitions() : tasks), data.partitions(), step,
           treeDepth, label);
       case THREADS -> new ThreadsEngine(data.train(), step, label);
-      case BARRIER -> new BarrierEngine(sc, data.train(), step, Math.toIntExact(step.spec().paramCount()),
+      case BARRIER -> new BarrierEngine(sc, data.train(), step, step.gradientLength(),
           GradientTask.network(step.spec()).statsCount(), label, tcp);
     };
   }

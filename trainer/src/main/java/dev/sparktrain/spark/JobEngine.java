@@ -26,6 +26,11 @@ final class JobEngine implements StepEngine {
   }
 
   @Override
+  public int gradientOffset() {
+    return step.gradientOffset();
+  }
+
+  @Override
   public GradientSum.Node gradient(float[] params, int epoch, int t) {
     sc.setJobDescription(String.format("%sepoch %d · iteration %d/%d", label, epoch + 1, t + 1,
         step.plan().iterationsPerEpoch()));

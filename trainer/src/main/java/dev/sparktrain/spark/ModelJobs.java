@@ -129,7 +129,14 @@ public final class ModelJobs {
       }
       DataLoader.Source src = Sources.resolve(cfg.data(), progress).test();
       if (src == null) throw new UserError("data.test: no data to apply the model to");
-      Examples e = new DataLoader(spark, classes, cfg.data().partitions()).load(src);
+      List<Integer> keep = cfg.data().classes();  // a model of some of the source's classes (data.classes)
+      if (!keep.isEmpty() && keep.size() != classes) {
+        throw new UserError("data.classes = " + keep + " selects " + keep.size() + " classes, but " + path + " has "
+            + classes);
+      }
+      Examples e = new DataLoader(spark, keep.isEmpty() ? classes : cfg.data().numClasses(), cfg.data().partitions(),
+          cfg.data().pixelType().equals("uint8")).load(src);
+      if (!keep.isEmpty()) e = new Examples(e.blocks().map(b -> b.withClasses(keep)), e.dim(), e.source());
       return new Input(model, ensemble, e);
     }
 

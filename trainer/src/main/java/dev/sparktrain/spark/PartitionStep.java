@@ -14,11 +14,31 @@ import java.io.Serializable;
  * {@link GradientTask#compute}, then the run's {@link PartitionHook} (tests' faults). The same function in every
  * engine is what makes their models equal bit for bit.
  */
-record PartitionStep(ModelSpec spec, int[] offsets, MinibatchPlan plan, AugmentPipeline augment, PartitionHook hook)
-    implements Serializable {
+record PartitionStep(ModelSpec spec, int[] offsets, MinibatchPlan plan, AugmentPipeline augment, PartitionHook hook,
+                     int frozen) implements Serializable {
+
+  PartitionStep(ModelSpec spec, int[] offsets, MinibatchPlan plan, AugmentPipeline augment, PartitionHook hook) {
+    this(spec, offsets, plan, augment, hook, 0);
+  }
+
+  /** Where the gradient a partition sends starts in the parameter vector (after the frozen layers). */
+  int gradientOffset() {
+    return GradientTask.network(spec).trainableOffset(frozen);
+  }
+
+  /** How many values a partition's gradient holds: the trainable parameters only. */
+  int gradientLength() {
+    return Math.toIntExact(spec.paramCount()) - gradientOffset();
+  }
+
+  /** The bytes of one partition's GRAD frame per step in the barrier transport (docs/step-protocol.md). */
+  long gradientFrameBytes() {
+    int stats = GradientTask.network(spec).statsCount();
+    return dev.sparktrain.transport.Frames.HEADER + dev.sparktrain.transport.Frames.gradBody(gradientLength(), stats) + 4L;
+  }
 
   GradientSum.Node compute(int p, float[] params, DataBlock block, int epoch, int t) {
-    GradientSum.Node node = GradientTask.compute(spec, params, block, offsets[p], plan, epoch, t, augment);
+    GradientSum.Node node = GradientTask.compute(spec, params, block, offsets[p], plan, epoch, t, augment, frozen);
     hook.afterStep(p, epoch, t, (long) epoch * plan.iterationsPerEpoch() + t, node);
     return node;
   }

@@ -39,6 +39,11 @@ final class ThreadsEngine implements StepEngine {
   }
 
   @Override
+  public int gradientOffset() {
+    return step.gradientOffset();
+  }
+
+  @Override
   public GradientSum.Node gradient(float[] params, int epoch, int t) {
     @SuppressWarnings("unchecked")
     Future<GradientSum.Node>[] futures = new Future[blocks.size()];

@@ -47,6 +47,15 @@ public final class TrainedModel {
   private final Summary summary;
   private final float[] averaged;
   private List<SnapshotEnsemble.Snapshot> snapshots = List.of();
+  private Object optimizerState;
+  private Traffic traffic;
+
+  /**
+   * What a step of the fit moved: the parameters that trained and those that were frozen, and the bytes of
+   * gradient all partitions sent per step (the barrier transport's GRAD frames: header, trainable gradient, batch
+   * statistics, checksum; the job engine ships the same arrays, Java-serialized).
+   */
+  public record Traffic(long trainableParameters, long frozenParameters, long bytesPerStep) {}
 
   TrainedModel(ModelSpec spec, float[] params, FeatureStats.Standardizer standardizer, Map<String, String> config,
                Map<String, String> provenance, Summary summary) {
@@ -81,6 +90,18 @@ public final class TrainedModel {
     snapshots = List.copyOf(s);
     return this;
   }
+
+  TrainedModel withFitState(Object optimizerState, Traffic traffic) {
+    this.optimizerState = optimizerState;
+    this.traffic = traffic;
+    return this;
+  }
+
+  /** The optimizer's state at the fit's end (to warm-start another phase), or null for a loaded model. */
+  public Object optimizerState() { return optimizerState; }
+
+  /** What each step of the fit moved, or null for a loaded model or L-BFGS. */
+  public Traffic traffic() { return traffic; }
 
   /** The snapshots a snapshot ensemble kept (snapshot.keep), oldest first, each as a model; empty without. */
   public List<TrainedModel> snapshots() {

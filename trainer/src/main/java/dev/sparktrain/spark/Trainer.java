@@ -18,6 +18,7 @@ import dev.sparktrain.train.ConsoleProgress;
 import dev.sparktrain.train.EarlyStopping;
 import dev.sparktrain.train.EmaAveraging;
 import dev.sparktrain.train.FiniteCheck;
+import dev.sparktrain.train.Freezing;
 import dev.sparktrain.train.GradientTask;
 import dev.sparktrain.train.HeapLogger;
 import dev.sparktrain.train.LoopState;
@@ -76,9 +77,15 @@ public final class Trainer {
     double lr = cfg.optimizer().learningRate();
     Schedule schedule = cfg.schedule().build(lr, iterations, (long) iterations * tr.epochs());
     Network network = GradientTask.network(spec);
-    LoopState start = start(o, network, schedule, iterations);
+    Freezing freezing = freezing(cfg, spec);
+    LoopState start = start(o, network, schedule, iterations, freezing);
     PartitionStep step = new PartitionStep(spec, data.offsets(), plan, augmentation(cfg, data, label, o.progress()),
-        o.partitionHook());
+        o.partitionHook(), freezing.frozenLayers());
+    if (freezing.frozenLayers() > 0) {
+      o.progress().info(String.format("%sfine-tuning: layers 0–%d frozen (%,d parameters); %,d trainable, the only "
+              + "ones whose gradient is computed and sent", label, freezing.frozenLayers() - 1, step.gradientOffset(),
+          step.gradientLength()));
+    }
     Engine engine = Engine.choose(sc, tr.engine(), data.partitions(), o.concurrentRuns(), o.progress());
     if (data.validationCount() == 0 && cfg.get(SettingsTable.EARLY_STOPPING_PATIENCE) > 0) {
       throw new UserError("early_stopping.patience = " + cfg.get(SettingsTable.EARLY_STOPPING_PATIENCE)
@@ -99,7 +106,7 @@ public final class Trainer {
     TrainingLoop.Result r;
     try (StepEngine e = engine.open(sc, data, step, tr.treeDepth(), label, tr.transport().equals("tcp"),
         o.tasks())) {
-      r = new TrainingLoop(network, e, next -> optimizer(cfg, network, next), schedule, tr.epochs(), iterations,
+      r = new TrainingLoop(network, e, next -> optimizer(cfg, network, next, freezing), schedule, tr.epochs(), iterations,
           validation, callbacks(o, schedule, ema, snapshots)).run(start);
     }
     double epochsRun = (double) r.stepsRun() / iterations;  // here, in this process: a resume runs fewer
@@ -109,7 +116,9 @@ public final class Trainer {
         new TrainedModel.Summary((int) (r.steps() / iterations), r.trainLoss(), r.validationAccuracy(),
             r.seconds() / epochsRun, data.trainCount() * epochsRun / r.seconds(), engine.id(), r.stopReason(),
             emaVal == null ? Double.NaN : emaVal.accuracy()))
-        .withSnapshots(snapshots == null ? List.of() : snapshots.snapshots());
+        .withSnapshots(snapshots == null ? List.of() : snapshots.snapshots())
+        .withFitState(r.optimizerState(), new TrainedModel.Traffic(step.gradientLength(), step.gradientOffset(),
+            (long) data.partitions() * step.gradientFrameBytes()));
   }
 
   /**
@@ -130,7 +139,9 @@ public final class Trainer {
     int patience = cfg.get(SettingsTable.EARLY_STOPPING_PATIENCE);
     if (patience > 0) all.add(new EarlyStopping(patience, cfg.get(SettingsTable.EARLY_STOPPING_MIN_DELTA)));
     var ck = cfg.checkpoint();
-    if (ck.enabled()) all.add(new Checkpointer(store(ck), ck.every(), cfg.resolved()));
+    if (ck.enabled()) {
+      all.add(new Checkpointer(store(ck), ck.every(), cfg.get(SettingsTable.CHECKPOINT_EVERY_MINUTES), cfg.resolved()));
+    }
     return all;
   }
 
@@ -138,15 +149,38 @@ public final class Trainer {
     return new CheckpointStore(ck.dir(), sc.hadoopConfiguration(), ck.keep());
   }
 
-  /** The optimizer for a schedule: clipping first, then the named method with weight decay on the weights. */
-  static GradientTransform<?> optimizer(TrainConfig cfg, Network network, Schedule lr) {
+  /** The freezing the settings ask for on this network (finetune.freeze_until, finetune.lr_mult). */
+  static Freezing freezing(TrainConfig cfg, ModelSpec spec) {
+    boolean fineTuning = !cfg.get(SettingsTable.FINETUNE_FROM).isBlank();
+    return Freezing.of(cfg.get(SettingsTable.FINETUNE_FREEZE_UNTIL), cfg.get(SettingsTable.FINETUNE_LR_MULT), fineTuning,
+        spec.layers().size());
+  }
+
+  /**
+   * The optimizer for a schedule: clipping first, then the named method with weight decay on the weights; when
+   * fine-tuning, the layers' learning-rate multipliers and, last, the freeze of the frozen layers, whose
+   * parameters weight decay never touches either.
+   */
+  static GradientTransform<?> optimizer(TrainConfig cfg, Network network, Schedule lr, Freezing freezing) {
     var o = cfg.optimizer();
-    GradientTransform<?> t = o.spec().build(lr, o.decayBiases() ? null : network.decayMask());
-    return o.clipNorm() > 0 ? GradientTransform.chain(Blocks.clipByGlobalNorm(o.clipNorm()), t) : t;
+    boolean[] decay = o.decayBiases() ? null : network.decayMask();
+    boolean[] frozen = freezing.active() ? freezing.frozenMask(network) : null;
+    if (frozen != null) {
+      if (decay == null) {
+        decay = new boolean[network.paramCount()];
+        java.util.Arrays.fill(decay, true);
+      }
+      for (int i = 0; i < decay.length; i++) decay[i] &= !frozen[i];
+    }
+    GradientTransform<?> t = o.spec().build(lr, decay);
+    if (o.clipNorm() > 0) t = GradientTransform.chain(Blocks.clipByGlobalNorm(o.clipNorm()), t);
+    if (frozen == null) return t;
+    return GradientTransform.chain(GradientTransform.chain(t, Blocks.scaleByMultipliers(freezing.multipliers(network))),
+        Blocks.freeze(frozen));
   }
 
   /** Where the loop starts: InitialParams resolved against this network. */
-  private LoopState start(FitOptions o, Network network, Schedule schedule, int iterations) {
+  private LoopState start(FitOptions o, Network network, Schedule schedule, int iterations, Freezing freezing) {
     float[] seeded = network.initParams(o.seeds().init());
     Progress progress = o.progress();
     if (o.initial() instanceof InitialParams.FromModel m) {
@@ -155,8 +189,15 @@ public final class Trainer {
       progress.info("initial parameters: " + m.path() + " (" + m.mapping() + ")");
       return LoopState.start(p);
     }
+    if (o.initial() instanceof InitialParams.Warm w) {
+      if (w.params().length != network.paramCount()) {
+        throw new IllegalArgumentException(w.params().length + " warm-start parameters for " + network.paramCount());
+      }
+      return new LoopState(0, 0, 0, 0, 0, w.params().clone(), w.optimizerState(), java.util.Map.of(), java.util.Map.of());
+    }
     if (o.initial() instanceof InitialParams.Resume r) {
-      return resume(o, r.checkpointDir(), optimizer(o.config(), network, schedule).init(seeded), seeded, iterations);
+      return resume(o, r.checkpointDir(), optimizer(o.config(), network, schedule, freezing).init(seeded), seeded,
+          iterations);
     }
     return LoopState.start(seeded);
   }

@@ -25,10 +25,30 @@ import org.apache.spark.storage.StorageLevel;
  * example's source row, so it does not depend on the partitioning. Close it to release the cached blocks.
  */
 public final class TrainingData implements AutoCloseable {
-  /** How examples are prepared: classes, partitions, the validation fraction and its seed, standardization. */
+  /**
+   * How examples are prepared: the source's classes, partitions, the validation fraction and its seed,
+   * standardization; which classes to keep (renumbered in that order; empty: all) and how many training examples of
+   * each (0: all; a seeded draw); how the blocks are cached (a Spark storage level, float32 or uint8 pixels); and a
+   * standardizer to use instead of fitting one (a pretrained model's, when fine-tuning; null: fit it).
+   */
   public record Preparation(int numClasses, int partitions, double validationFraction, String standardize,
-                            long splitSeed) {
+                            long splitSeed, List<Integer> classes, int perClass, String storageLevel, String pixelType,
+                            FeatureStats.Standardizer fixedStandardizer) {
+    public Preparation(int numClasses, int partitions, double validationFraction, String standardize, long splitSeed) {
+      this(numClasses, partitions, validationFraction, standardize, splitSeed, List.of(), 0, "memory_only", "float32",
+          null);
+    }
+
     public Preparation {
+      classes = List.copyOf(classes);
+      if (perClass < 0) throw new UserError("data.per_class = " + perClass + ": must be ≥ 0 (0: every example)");
+      if (!dev.sparktrain.config.SettingsTable.storageLevels().contains(storageLevel)) {
+        throw new UserError("data.storage_level = " + storageLevel + ": expected one of "
+            + String.join(", ", dev.sparktrain.config.SettingsTable.storageLevels()));
+      }
+      if (!pixelType.equals("float32") && !pixelType.equals("uint8")) {
+        throw new UserError("data.pixel_type = " + pixelType + ": expected float32 or uint8");
+      }
       if (numClasses < 2) throw new UserError("data.num_classes = " + numClasses + ": must be at least 2");
       if (partitions < 1) throw new UserError("data.partitions = " + partitions + ": must be at least 1");
       if (!(validationFraction >= 0 && validationFraction < 1)) {
@@ -40,7 +60,23 @@ public final class TrainingData implements AutoCloseable {
     }
 
     public static Preparation of(TrainConfig.Data d) {
-      return new Preparation(d.numClasses(), d.partitions(), d.validationFraction(), d.standardize(), d.splitSeed());
+      return new Preparation(d.numClasses(), d.partitions(), d.validationFraction(), d.standardize(), d.splitSeed(),
+          d.classes(), d.perClass(), d.storageLevel(), d.pixelType(), null);
+    }
+
+    /** These preparations with the features standardized by s instead of statistics of the training split. */
+    public Preparation withStandardizer(FeatureStats.Standardizer s) {
+      return new Preparation(numClasses, partitions, validationFraction, standardize, splitSeed, classes, perClass,
+          storageLevel, pixelType, s);
+    }
+
+    /** The classes a model of these data tells apart. */
+    public int modelClasses() {
+      return classes.isEmpty() ? numClasses : classes.size();
+    }
+
+    StorageLevel level() {
+      return StorageLevel.fromString(storageLevel.toUpperCase(Locale.ROOT));
     }
 
     /** The settings table's defaults (partitions, validation fraction, standardization, seed) for numClasses. */
@@ -67,9 +103,14 @@ public final class TrainingData implements AutoCloseable {
 
   /** The data a config names (data.*): the training source, split and standardized; data.test, loaded on demand. */
   public static TrainingData load(SparkSession spark, TrainConfig.Data d, Progress progress) {
+    return load(spark, d, Preparation.of(d), progress);
+  }
+
+  /** As above, prepared as prep says (a fine-tuning's pretrained standardizer, say) rather than as d does. */
+  public static TrainingData load(SparkSession spark, TrainConfig.Data d, Preparation prep, Progress progress) {
     Sources sources = Sources.resolve(d, progress);
-    DataLoader loader = new DataLoader(spark, d.numClasses(), d.partitions());
-    return new TrainingData(loader, loader.load(sources.train()), d.shape(), Preparation.of(d), sources.test());
+    DataLoader loader = new DataLoader(spark, d.numClasses(), d.partitions(), prep.pixelType().equals("uint8"));
+    return new TrainingData(loader, loader.load(sources.train()), d.shape(), prep, sources.test());
   }
 
   /**
@@ -103,15 +144,23 @@ public final class TrainingData implements AutoCloseable {
     sc.setJobDescription("prepare data · split, statistics, cache");
     long seed = prep.splitSeed();
     double fraction = prep.validationFraction();
-    JavaRDD<DataBlock> raw = examples.blocks().persist(StorageLevel.MEMORY_ONLY());
-    JavaRDD<DataBlock> trainRaw = raw.map(b -> b.select(seed, fraction, false));
+    StorageLevel level = prep.level();
+    List<Integer> classes = prep.classes();
+    JavaRDD<DataBlock> raw = examples.blocks().map(b -> b.withClasses(classes)).persist(level);
+    JavaRDD<DataBlock> split = raw.map(b -> b.select(seed, fraction, false));
     JavaRDD<DataBlock> t = null, v = null;
     boolean prepared = false;
     try {  // a bad row fails one of these jobs (a SparkException, thrown unchecked): nothing stays cached
-      standardizer = standardizer(trainRaw, examples.dim(), prep.standardize(), this.shape.c());
+      JavaRDD<DataBlock> trainRaw = prep.perClass() == 0 ? split : fewPerClass(split, prep, examples.source());
+      standardizer = prep.fixedStandardizer() != null ? prep.fixedStandardizer()
+          : standardizer(trainRaw, examples.dim(), prep.standardize(), this.shape.c());
+      if (standardizer.mean().length != examples.dim()) {
+        throw new UserError(examples.source() + ": " + examples.dim() + " features, but the given standardization has "
+            + standardizer.mean().length);
+      }
       var std = standardizer;
-      t = trainRaw.map(b -> b.standardized(std)).persist(StorageLevel.MEMORY_ONLY());
-      v = raw.map(b -> b.select(seed, fraction, true).standardized(std)).persist(StorageLevel.MEMORY_ONLY());
+      t = trainRaw.map(b -> b.standardized(std)).persist(level);
+      v = raw.map(b -> b.select(seed, fraction, true).standardized(std)).persist(level);
       List<Integer> counts = t.map(DataBlock::n).collect();
       validationCount = v.map(b -> (long) b.n()).fold(0L, Long::sum);
       offsets = new int[counts.size()];
@@ -132,6 +181,46 @@ public final class TrainingData implements AutoCloseable {
     validation = v;
   }
 
+  /**
+   * The training split cut down to prep.perClass() examples of each class: those whose seeded key (split seed,
+   * SUBSET, source row) is among the class's smallest, a draw that depends only on the seed and the source rows.
+   */
+  private static JavaRDD<DataBlock> fewPerClass(JavaRDD<DataBlock> split, Preparation prep, String source) {
+    long seed = prep.splitSeed();
+    int classes = prep.modelClasses(), want = prep.perClass();
+    List<long[]> keys = split.flatMap(b -> {
+      List<long[]> out = new java.util.ArrayList<>(b.n());
+      for (int i = 0; i < b.n(); i++) out.add(new long[] {b.y()[i], subsetKey(seed, b.rows()[i]), b.rows()[i]});
+      return out.iterator();
+    }).collect();  // three longs per training example: 1.4 MB for 60,000
+    long[][] cut = new long[classes][];
+    List<List<long[]>> byClass = new java.util.ArrayList<>();
+    for (int c = 0; c < classes; c++) byClass.add(new java.util.ArrayList<>());
+    for (long[] k : keys) byClass.get((int) k[0]).add(k);
+    for (int c = 0; c < classes; c++) {
+      List<long[]> l = byClass.get(c);
+      if (l.size() < want) {
+        throw new UserError("data.per_class = " + want + ": class " + c + " of " + source + " has only " + l.size()
+            + " training examples");
+      }
+      l.sort((a, b) -> a[1] != b[1] ? Long.compare(a[1], b[1]) : Long.compare(a[2], b[2]));
+      cut[c] = l.get(want - 1);
+    }
+    return split.map(b -> {
+      boolean[] keep = new boolean[b.n()];
+      for (int i = 0; i < b.n(); i++) {
+        long[] last = cut[b.y()[i]];
+        long key = subsetKey(seed, b.rows()[i]);
+        keep[i] = key < last[1] || (key == last[1] && b.rows()[i] <= last[2]);
+      }
+      return b.keep(keep, null);
+    });
+  }
+
+  private static long subsetKey(long seed, long row) {
+    return dev.sparktrain.tensor.Rng.derive(seed, dev.sparktrain.tensor.Rng.SUBSET, row).nextLong();
+  }
+
   private static FeatureStats.Standardizer standardizer(JavaRDD<DataBlock> train, int dim, String how, int channels) {
     if (how.equals("none")) return FeatureStats.Standardizer.identity(dim);
     FeatureStats total = new FeatureStats(dim);
@@ -148,7 +237,8 @@ public final class TrainingData implements AutoCloseable {
   /** The input shape: data.shape, or flat (dim × 1 × 1). */
   public Shape shape() { return shape; }
 
-  public int numClasses() { return prep.numClasses(); }
+  /** The classes a model of these data tells apart (data.classes' count, or all of the source's). */
+  public int numClasses() { return prep.modelClasses(); }
 
   /**
    * The data.* settings these data were prepared with, which a fit's saved config must show whatever its own
@@ -162,6 +252,8 @@ public final class TrainingData implements AutoCloseable {
     m.put("data.split_seed", Long.toString(prep.splitSeed()));
     m.put("data.standardize", prep.standardize());
     m.put("data.shape", givenShape == null ? "" : givenShape.toString());
+    m.put("data.classes", String.join(", ", prep.classes().stream().map(String::valueOf).toList()));
+    m.put("data.per_class", Integer.toString(prep.perClass()));
     return m;
   }
 
@@ -200,7 +292,8 @@ public final class TrainingData implements AutoCloseable {
   public synchronized Optional<Examples> test() {
     if (test == null && testSource != null) {
       Examples e = loader.load(testSource);
-      test = new Examples(e.blocks().persist(StorageLevel.MEMORY_ONLY()), e.dim(), e.source());
+      List<Integer> classes = prep.classes();
+      test = new Examples(e.blocks().map(b -> b.withClasses(classes)).persist(prep.level()), e.dim(), e.source());
     }
     return Optional.ofNullable(test);
   }
@@ -219,7 +312,11 @@ public final class TrainingData implements AutoCloseable {
   static PixelMoments pixelMoments(JavaRDD<DataBlock> blocks, Shape s) {
     return blocks.map(b -> {
       PixelMoments m = new PixelMoments(s.c());
-      for (int i = 0; i < b.n(); i++) m.add(b.x(), i * b.dim(), s.c(), s.h(), s.w());
+      float[] row = new float[b.dim()];
+      for (int i = 0; i < b.n(); i++) {
+        b.copyRow(i, row, 0);
+        m.add(row, 0, s.c(), s.h(), s.w());
+      }
       return m;
     }).collect().stream().reduce(new PixelMoments(s.c()), PixelMoments::merge);
   }

@@ -7,7 +7,9 @@ package dev.sparktrain.tensor;
 public final class Rng {
   /** Purposes of derived streams; a new purpose gets a new constant, never a reused one. */
   public static final long INIT = 1, SHUFFLE = 2, SPLIT = 3, DROPOUT = 4, AUGMENT = 5, DROPCONNECT = 6,
-      FRACTIONAL_POOL = 7, STOCHASTIC_DEPTH = 8;
+      FRACTIONAL_POOL = 7, STOCHASTIC_DEPTH = 8,
+      /** The few-examples-per-class draw (data.per_class). */
+      SUBSET = 10;
 
   private long state;
   private double spareGaussian = Double.NaN;

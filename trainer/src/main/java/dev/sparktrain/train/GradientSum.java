@@ -25,12 +25,25 @@ public final class GradientSum implements Serializable {
 
     /** The mean gradient (the sum × 1/count in float32) as a new array of length; zeros when grad is null. */
     public float[] mean(int length) {
+      return mean(length, 0);
+    }
+
+    /**
+     * As above for a sum that covers [offset, length) of the parameters (the trainable ones when the first layers
+     * are frozen): the mean there, zeros before.
+     */
+    public float[] mean(int length, int offset) {
       float[] g = new float[length];
       float[] sum = grad;
       float factor = 1f / count;
-      if (sum != null) dev.sparktrain.optim.Elementwise.forEach(length, (from, to) -> {
-        for (int i = from; i < to; i++) g[i] = sum[i] * factor;
-      });
+      if (sum != null) {
+        if (sum.length != length - offset) {
+          throw new IllegalStateException("a gradient of " + sum.length + " values for parameters [" + offset + ", " + length + ")");
+        }
+        dev.sparktrain.optim.Elementwise.forEach(sum.length, (from, to) -> {
+          for (int i = from; i < to; i++) g[offset + i] = sum[i] * factor;
+        });
+      }
       return g;
     }
 

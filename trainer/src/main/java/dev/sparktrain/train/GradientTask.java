@@ -52,6 +52,15 @@ public final class GradientTask {
    */
   public static GradientSum.Node compute(ModelSpec spec, float[] params, DataBlock block, int offset,
                                          MinibatchPlan plan, int epoch, int t, AugmentPipeline augment) {
+    return compute(spec, params, block, offset, plan, epoch, t, augment, 0);
+  }
+
+  /**
+   * As above with the first {@code frozen} layers frozen (fine-tuning): the node's gradient covers only the
+   * trainable parameters, [network.trainableOffset(frozen), paramCount), which is all that leaves the task.
+   */
+  public static GradientSum.Node compute(ModelSpec spec, float[] params, DataBlock block, int offset,
+                                         MinibatchPlan plan, int epoch, int t, AugmentPipeline augment, int frozen) {
     int[] rows = plan.localRows(epoch, t, offset, offset + block.n());
     if (rows.length == 0) return new GradientSum.Node(null, 0, 0, 0);
     int d = block.dim(), m = rows.length;
@@ -62,13 +71,14 @@ public final class GradientTask {
       b.y = new int[m];
       b.ids = new long[m];
     }
-    if (b.grad.length != net.paramCount()) b.grad = new float[net.paramCount()];
+    int trainable = net.paramCount() - net.trainableOffset(frozen);
+    if (b.grad.length != trainable) b.grad = new float[trainable];
     if (b.stats.length != net.statsCount()) b.stats = new double[net.statsCount()];
     float[] x = b.x, grad = b.grad;
     int[] y = b.y;
     long[] ids = b.ids;
     for (int i = 0; i < m; i++) {
-      System.arraycopy(block.x(), rows[i] * d, x, i * d, d);
+      block.copyRow(rows[i], x, i * d);
       y[i] = block.y()[rows[i]];
       ids[i] = (long) offset + rows[i];  // global training index
     }
@@ -83,7 +93,7 @@ public final class GradientTask {
     StepContext context = new StepContext(plan.seed(), step, java.util.Arrays.copyOf(ids, m));
     double[] stats = net.statsCount() == 0 ? null : b.stats;
     if (stats != null) java.util.Arrays.fill(stats, 0);  // the layers add into it
-    SoftmaxCrossEntropy.Stats s = net.lossAndGradient(params, x, y, 0, m, grad, context, stats);
+    SoftmaxCrossEntropy.Stats s = net.lossAndGradient(params, x, y, 0, m, grad, context, stats, frozen);
     return new GradientSum.Node(grad, s.lossSum(), m, s.correct(), stats);
   }
 
@@ -99,7 +109,8 @@ public final class GradientTask {
     long correct = 0;
     for (int from = 0; from < block.n(); from += chunk) {
       int m = Math.min(chunk, block.n() - from);
-      float[] x = java.util.Arrays.copyOfRange(block.x(), from * d, (from + m) * d);
+      float[] x = new float[m * d];
+      block.copyRows(from, m, x);
       SoftmaxCrossEntropy.Stats s = net.lossAndGradient(params, x, block.y(), from, m, part);
       for (int i = 0; i < sum.length; i++) sum[i] += part[i];
       loss += s.lossSum();
@@ -143,12 +154,14 @@ public final class GradientTask {
     int chunk = 256, d = block.dim(), k = spec.numClasses(), views = tta.views();
     float[] probs = new float[block.n() * k];
     float[] x = new float[Math.min(chunk, Math.max(1, block.n())) * d];
+    float[] src = tta == TestTimeAugmentation.NONE ? null : new float[Math.min(chunk, Math.max(1, block.n())) * d];
     float[] p = new float[Math.min(chunk, Math.max(1, block.n())) * k];
     for (int from = 0; from < block.n(); from += chunk) {
       int m = Math.min(chunk, block.n() - from);
+      if (src != null) block.copyRows(from, m, src);
       for (int v = 0; v < views; v++) {
-        if (tta == TestTimeAugmentation.NONE) System.arraycopy(block.x(), from * d, x, 0, m * d);
-        else for (int i = 0; i < m; i++) tta.view(v, block.x(), (from + i) * d, shape.c(), shape.h(), shape.w(), pad, x, i * d);
+        if (src == null) block.copyRows(from, m, x);
+        else for (int i = 0; i < m; i++) tta.view(v, src, i * d, shape.c(), shape.h(), shape.w(), pad, x, i * d);
         SoftmaxCrossEntropy.softmax(net.logits(params, x, m), m, k, p);
         for (int i = 0; i < m * k; i++) probs[from * k + i] += p[i] / views;
       }

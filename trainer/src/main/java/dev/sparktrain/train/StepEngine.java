@@ -10,6 +10,12 @@ public interface StepEngine extends AutoCloseable {
   /** Before the steps of an epoch, starting at iteration first. */
   default void beginEpoch(int epoch, int first) {}
 
+  /**
+   * Where the gradient sums this engine returns start in the parameter vector: 0, unless the first layers are
+   * frozen (fine-tuning), whose parameters get no gradient and are not sent.
+   */
+  default int gradientOffset() { return 0; }
+
   /** The sum over the global minibatch of iteration t of the epoch, for these parameters. */
   GradientSum.Node gradient(float[] params, int epoch, int t);
 

@@ -23,10 +23,11 @@ public record TrainingLoop(Network network, StepEngine engine, Function<Schedule
 
   /**
    * The end of a run: parameters, the next global step, the steps taken here, the last epoch's training loss and
-   * validation accuracy, seconds of training (without validation), and why it stopped (null: it ran every epoch).
+   * validation accuracy, seconds of training (without validation), why it stopped (null: it ran every epoch), and
+   * the optimizer's final state (to warm-start a next phase with).
    */
   public record Result(float[] params, long steps, long stepsRun, double trainLoss, double validationAccuracy,
-                       double seconds, String stopReason) {}
+                       double seconds, String stopReason, Object optimizerState) {}
 
   public TrainingLoop {
     callbacks = List.copyOf(callbacks);
@@ -69,7 +70,7 @@ public record TrainingLoop(Network network, StepEngine engine, Function<Schedule
       run.applyRequests();
     }
     Result result = new Result(run.params, run.step, run.step - start.step(), trainLoss, valAcc, run.seconds,
-        run.stopReason);
+        run.stopReason, run.stepper.state());
     callbacks.trainEnd(new Callback.TrainEnd(result, run::state));
     return result;
   }
@@ -78,7 +79,7 @@ public record TrainingLoop(Network network, StepEngine engine, Function<Schedule
   private void step(Run run, CallbackList callbacks) {
     int epoch = run.epoch, t = run.iteration;
     GradientSum.Node g = engine.gradient(run.params, epoch, t);
-    float[] mean = g.mean(run.params.length), before = run.params;
+    float[] mean = g.mean(run.params.length, engine.gradientOffset()), before = run.params;
     run.params = run.stepper.step(mean, run.params);
     network.updateRunning(before, run.params, g.stats());
     run.lossSum += g.lossSum();

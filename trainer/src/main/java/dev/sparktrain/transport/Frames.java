@@ -28,7 +28,7 @@ public final class Frames {
 
   public static final int MAGIC = 0x31505453;  // "STP1" in little-endian byte order
   public static final int HELLO = 1, PARAMS = 2, GRAD = 3, STOP = 4;
-  static final int HEADER = 12;
+  public static final int HEADER = 12;
 
   /** A frame being written: reserve the header, put the body, then {@link #finish} and send. */
   public static final class Writer {
@@ -191,13 +191,15 @@ public final class Frames {
   /** A decoded GRAD body: the step, the partition and the node, whose arrays are freshly allocated. */
   public record Grad(long step, int partition, GradientSum.Node node) {}
 
-  public static Grad decodeGrad(ByteBuffer b, int paramCount, int statsCount, String peer) throws IOException {
+  public static Grad decodeGrad(ByteBuffer b, int gradientLength, int statsCount, String peer) throws IOException {
     long step = b.getLong();
     int partition = b.getInt();
     double loss = b.getDouble();
     long count = b.getLong(), correct = b.getLong();
     int n = b.getInt();
-    if (n != 0 && n != paramCount) throw new IOException(peer + ": GRAD frame holds " + n + " values, the model has " + paramCount);
+    if (n != 0 && n != gradientLength) {
+      throw new IOException(peer + ": GRAD frame holds " + n + " values, the step's gradient has " + gradientLength);
+    }
     float[] g = null;
     if (n > 0) {
       g = new float[n];

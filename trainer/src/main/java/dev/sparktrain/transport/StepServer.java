@@ -43,7 +43,9 @@ public final class StepServer implements AutoCloseable {
 
   private final ServerSocket server;
   private final long token;
-  private final int partitions, paramCount, statsCount;
+  private final int partitions, gradientLength, statsCount;
+  /** Bytes of GRAD frames read from tasks over TCP (header, body and checksum), for the bytes-per-step figure. */
+  private final java.util.concurrent.atomic.AtomicLong gradBytes = new java.util.concurrent.atomic.AtomicLong();
   private final LinkedBlockingQueue<Object> events = new LinkedBlockingQueue<>();
   private final Conn[] conns;
   private final Frames.Writer writer = new Frames.Writer();
@@ -140,10 +142,10 @@ public final class StepServer implements AutoCloseable {
    * Listens on bindAddress (an ephemeral port) for the tasks of a run with this token, which the tasks receive
    * inside the Spark closure (over Spark's RPC, encrypted when Spark's is).
    */
-  public StepServer(String bindAddress, long token, int partitions, int paramCount, int statsCount) throws IOException {
+  public StepServer(String bindAddress, long token, int partitions, int gradientLength, int statsCount) throws IOException {
     this.token = token;
     this.partitions = partitions;
-    this.paramCount = paramCount;
+    this.gradientLength = gradientLength;
     this.statsCount = statsCount;
     this.conns = new Conn[partitions];
     this.server = new ServerSocket();
@@ -158,6 +160,11 @@ public final class StepServer implements AutoCloseable {
     acceptor.setDaemon(true);
     acceptor.start();
     IN_PROCESS.put(token, this);
+  }
+
+  /** Bytes of gradient frames received over TCP so far (in-process tasks send none). */
+  public long gradientBytesReceived() {
+    return gradBytes.get();
   }
 
   public int port() {
@@ -194,11 +201,12 @@ public final class StepServer implements AutoCloseable {
       c.hello = h;
       c.socket.setSoTimeout(0);
       events.add(new Hello(c, h));
-      int max = Frames.gradBody(paramCount, statsCount);
+      int max = Frames.gradBody(gradientLength, statsCount);
       while (true) {
         Frames.Frame g = r.read(max);
         if (g.type() != Frames.GRAD) throw new IOException(peer + ": expected GRAD, got frame type " + g.type());
-        events.add(new Grad(c, Frames.decodeGrad(g.body(), paramCount, statsCount, peer)));
+        gradBytes.addAndGet(Frames.HEADER + g.body().remaining() + 4);
+        events.add(new Grad(c, Frames.decodeGrad(g.body(), gradientLength, statsCount, peer)));
       }
     } catch (IOException e) {
       c.close();
