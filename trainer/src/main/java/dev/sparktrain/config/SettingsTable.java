@@ -224,7 +224,7 @@ public final class SettingsTable {
   public static final Setting<Integer> FINETUNE_PHASE2_FREEZE_UNTIL = add(Setting.integer("finetune.phase2_freeze_until", 0, 0));
   public static final Setting<Double> FINETUNE_PHASE2_LEARNING_RATE = add(Setting.number("finetune.phase2_learning_rate",
       0, x -> x > 0 && Double.isFinite(x), "a positive number")
-      .defaultFrom(v -> v.get(OPTIMIZER_LEARNING_RATE) / 10));
+      .defaultFrom(v -> v.get(OPTIMIZER_LEARNING_RATE) / 10).blankMeansDefault());
   public static final Setting<String> PRETRAIN_ZOO = add(Setting.string("pretrain.zoo", "").mayDifferOnResume());
   public static final Setting<String> PRETRAIN_NAME = add(Setting.string("pretrain.name", "").mayDifferOnResume());
   public static final Setting<Integer> PRETRAIN_LEASE_TIMEOUT = add(Setting.integer("pretrain.lease_timeout", 600, 1)

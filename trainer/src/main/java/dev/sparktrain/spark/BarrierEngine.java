@@ -102,7 +102,8 @@ final class BarrierEngine implements StepEngine {
   }
 
   /** Bytes of gradient frames the driver has received over TCP from this engine's tasks. */
-  long gradientBytesReceived() {
+  @Override
+  public long gradientBytesReceived() {
     return server.gradientBytesReceived();
   }
 

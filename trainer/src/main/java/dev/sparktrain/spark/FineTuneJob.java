@@ -102,6 +102,7 @@ public final class FineTuneJob {
       m.put("trainable_parameters", first.trainableParameters());
       m.put("frozen_parameters", first.frozenParameters());
       m.put("bytes_per_step", first.bytesPerStep());
+      if (first.measuredBytesPerStep() > 0) m.put("bytes_per_step_measured", first.measuredBytesPerStep());
       m.put("bytes_per_step_unfrozen", (long) data.partitions() * frameBytes(all, model));
       if (second != null) {
         m.put("phase2_trainable_parameters", second.trainableParameters());

@@ -53,9 +53,16 @@ public final class TrainedModel {
   /**
    * What a step of the fit moved: the parameters that trained and those that were frozen, and the bytes of
    * gradient all partitions sent per step (the barrier transport's GRAD frames: header, trainable gradient, batch
-   * statistics, checksum; the job engine ships the same arrays, Java-serialized).
+   * statistics, checksum; the job engine ships the same arrays, Java-serialized), and what the driver counted
+   * arriving over TCP during the fit's steps (−1 where it does not count: the job engine, in-process tasks).
    */
-  public record Traffic(long trainableParameters, long frozenParameters, long bytesPerStep) {}
+  public record Traffic(long trainableParameters, long frozenParameters, long bytesPerStep, long steps,
+                        long measuredBytes) {
+    /** The measured bytes per step, or −1 where none were counted. */
+    public long measuredBytesPerStep() {
+      return measuredBytes <= 0 || steps == 0 ? -1 : measuredBytes / steps;
+    }
+  }
 
   TrainedModel(ModelSpec spec, float[] params, FeatureStats.Standardizer standardizer, Map<String, String> config,
                Map<String, String> provenance, Summary summary) {

@@ -104,10 +104,12 @@ public final class Trainer {
     SnapshotEnsemble snapshots = keep == 0 ? null
         : new SnapshotEnsemble(keep, (long) iterations * tr.epochs() - 1, o.progress());
     TrainingLoop.Result r;
+    long received;
     try (StepEngine e = engine.open(sc, data, step, tr.treeDepth(), label, tr.transport().equals("tcp"),
         o.tasks())) {
       r = new TrainingLoop(network, e, next -> optimizer(cfg, network, next, freezing), schedule, tr.epochs(), iterations,
           validation, callbacks(o, schedule, ema, snapshots)).run(start);
+      received = e.gradientBytesReceived();
     }
     double epochsRun = (double) r.stepsRun() / iterations;  // here, in this process: a resume runs fewer
     var emaVal = ema == null ? null : ema.lastValidation();
@@ -118,7 +120,7 @@ public final class Trainer {
             emaVal == null ? Double.NaN : emaVal.accuracy()))
         .withSnapshots(snapshots == null ? List.of() : snapshots.snapshots())
         .withFitState(r.optimizerState(), new TrainedModel.Traffic(step.gradientLength(), step.gradientOffset(),
-            (long) data.partitions() * step.gradientFrameBytes()));
+            (long) data.partitions() * step.gradientFrameBytes(), r.stepsRun(), received));
   }
 
   /**

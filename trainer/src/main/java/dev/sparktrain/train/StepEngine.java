@@ -16,6 +16,9 @@ public interface StepEngine extends AutoCloseable {
    */
   default int gradientOffset() { return 0; }
 
+  /** Bytes of gradient this engine has received over the network so far, when it counts them (TCP); else −1. */
+  default long gradientBytesReceived() { return -1; }
+
   /** The sum over the global minibatch of iteration t of the epoch, for these parameters. */
   GradientSum.Node gradient(float[] params, int epoch, int t);
 

@@ -166,7 +166,9 @@ class SettingsTableTest {
       if (s.onResume() == Setting.OnResume.MAY_DIFFER) mayDiffer.add(s.key());
     }
     assertEquals(new TreeSet<>(List.of("model.path", "train.heap_log_every", "train.engine", "train.transport",
-        "checkpoint.dir", "checkpoint.every", "checkpoint.keep", "checkpoint.resume",
+        "checkpoint.dir", "checkpoint.every", "checkpoint.every_minutes", "checkpoint.keep", "checkpoint.resume",
+        "data.storage_level", "data.pixel_type", "finetune.zoo", "pretrain.zoo", "pretrain.name",
+        "pretrain.lease_timeout", "pretrain.heartbeat",
         "predict.output", "predict.tta", "predict.tta_pad",
         "compare.runs", "compare.learning_rates", "compare.output", "compare.concurrency", "snapshot.output",
         "ensemble.members", "ensemble.vary", "ensemble.overrides", "ensemble.weighting", "ensemble.min_members",
@@ -207,7 +209,7 @@ class SettingsTableTest {
     assertEquals("data.format", keys.get(0));
     assertEquals(List.of("train.seed", "train.init_seed", "train.order_seed", "data.split_seed"),
         keys.subList(keys.indexOf("train.seed"), keys.indexOf("train.seed") + 4));
-    assertEquals("lr_range.output", keys.get(keys.indexOf("spark.master") - 1));
+    assertEquals("pretrain.heartbeat", keys.get(keys.indexOf("spark.master") - 1));
     assertFalse(keys.stream().anyMatch(k -> k.startsWith("faults.")), keys.toString());
     assertEquals("0.01", standard(Map.of("optimizer.name", "adamw")).resolved().get("optimizer.weight_decay"));
   }
