@@ -29,10 +29,18 @@ public final class FineTuneJob {
   private FineTuneJob() {}
 
   /** Where the pretrained model comes from: its file, and the zoo version when it came from a zoo. */
-  record Source(String path, String zooVersion) {}
+  public record Source(String path, String zooVersion) {}
 
-  public static Map<String, Object> run(SparkSession spark, TrainConfig cfg, Progress progress, Hooks hooks) {
-    var conf = spark.sparkContext().hadoopConfiguration();
+  /**
+   * A fine-tuning made ready: the config with the pretrained architecture (its head replaced), the data
+   * preparation with the pretrained standardization, where the parameters start (the saved model's layers), the
+   * pretrained model's source. What {@code finetune} runs, and what code that fine-tunes many times reuses.
+   */
+  public record Plan(TrainConfig config, TrainingData.Preparation preparation, InitialParams initial, Source source,
+                     ModelSpec pretrained) {}
+
+  /** The fine-tuning cfg asks for (finetune.*), against the pretrained model it names. */
+  public static Plan plan(TrainConfig cfg, org.apache.hadoop.conf.Configuration conf) {
     Source src = source(cfg, conf);
     SavedModel pre = SavedModel.load(src.path(), conf);
     ModelSpec preSpec = pre.spec();
@@ -58,12 +66,22 @@ public final class FineTuneJob {
     arch.put("model.init", preSpec.init().name().toLowerCase(java.util.Locale.ROOT));
     if (!preSpec.inputShape().isFlat()) arch.put("data.shape", preSpec.inputShape().toString());
     TrainConfig ft = cfg.with(arch);
+    return new Plan(ft, TrainingData.Preparation.of(ft.data()).withStandardizer(pre.standardizer()),
+        InitialParams.fromModel(src.path(), mapping), src, preSpec);
+  }
+
+  public static Map<String, Object> run(SparkSession spark, TrainConfig cfg, Progress progress, Hooks hooks) {
+    var conf = spark.sparkContext().hadoopConfiguration();
+    Plan plan = plan(cfg, conf);
+    TrainConfig ft = plan.config();
+    Source src = plan.source();
     progress.info(String.format("fine-tuning %s%s: %s → %d classes", src.path(),
-        src.zooVersion() == null ? "" : " (zoo " + src.zooVersion() + ")", preSpec.layersText(), classes));
-    var prep = TrainingData.Preparation.of(ft.data()).withStandardizer(pre.standardizer());
+        src.zooVersion() == null ? "" : " (zoo " + src.zooVersion() + ")", plan.pretrained().layersText(),
+        ft.data().modelClasses()));
+    var prep = plan.preparation();
     try (TrainingData data = TrainingData.load(spark, ft.data(), prep, progress)) {
       Trainer trainer = new Trainer(spark);
-      FitOptions phase1 = FitOptions.from(ft).withInitial(InitialParams.fromModel(src.path(), mapping))
+      FitOptions phase1 = FitOptions.from(ft).withInitial(plan.initial())
           .withName("finetune").withProgress(progress).withHooks(hooks);
       TrainedModel model = trainer.fit(data, phase1);
       TrainedModel.Traffic first = model.traffic();
