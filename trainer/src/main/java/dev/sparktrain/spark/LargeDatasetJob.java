@@ -49,7 +49,7 @@ public final class LargeDatasetJob {
   public static final int DEFAULT_COPIES = 20, DEFAULT_PAD = 2, SIDE = 28, PIXELS = SIDE * SIDE;
   public static final String USAGE = "make-large-dataset OUT [copies=20] [seed=1] [partitions=N] [pad=2]"
       + " [overwrite=false] [images=IDX labels=IDX]";
-  /** Rows per file when partitions is not given: about 32 MB of Parquet (snappy) per file on Fashion-MNIST. */
+  /** Rows per file when partitions is not given: about 25 MB of Parquet (snappy) per file on Fashion-MNIST. */
   static final long ROWS_PER_FILE = 50_000;
   public static final StructType SCHEMA = new StructType()
       .add("row", DataTypes.LongType, false)
