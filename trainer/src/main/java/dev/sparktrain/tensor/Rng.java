@@ -5,11 +5,14 @@ package dev.sparktrain.tensor;
  * and every Spark executor. Streams are derived with {@link #derive}, never shared between tasks.
  */
 public final class Rng {
-  /** Purposes of derived streams; a new purpose gets a new constant, never a reused one. */
+  /**
+   * Purposes of derived streams; a new purpose gets a new constant, never a reused one. HOLDOUT is the test split
+   * of a converted data set (data/MnistJson), OFFLINE_AUGMENT the augmented copies that spark/LargeDatasetJob writes.
+   */
   public static final long INIT = 1, SHUFFLE = 2, SPLIT = 3, DROPOUT = 4, AUGMENT = 5, DROPCONNECT = 6,
-      FRACTIONAL_POOL = 7, STOCHASTIC_DEPTH = 8,
+      FRACTIONAL_POOL = 7, STOCHASTIC_DEPTH = 8, HOLDOUT = 9, OFFLINE_AUGMENT = 10,
       /** The few-examples-per-class draw (data.per_class). */
-      SUBSET = 10;
+      SUBSET = 11;
 
   private long state;
   private double spareGaussian = Double.NaN;
