@@ -127,6 +127,8 @@ public final class FineTuneJob {
         m.put("phase2_bytes_per_step", second.bytesPerStep());
       }
       m.put("epochs", ft.training().epochs() + phase2);
+      m.put("seconds_per_epoch", s.secondsPerEpoch());
+      m.put("examples_per_second", s.examplesPerSecond());
       m.put("train_examples", (long) data.trainCount());
       m.put("test_examples", test.count());
       m.put("engine", s.engine());
