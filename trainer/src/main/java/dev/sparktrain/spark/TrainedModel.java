@@ -49,6 +49,7 @@ public final class TrainedModel {
   private List<SnapshotEnsemble.Snapshot> snapshots = List.of();
   private Object optimizerState;
   private Traffic traffic;
+  private long resumedFrom = -1;
 
   /**
    * What a step of the fit moved: the parameters that trained and those that were frozen, and the bytes of
@@ -98,11 +99,15 @@ public final class TrainedModel {
     return this;
   }
 
-  TrainedModel withFitState(Object optimizerState, Traffic traffic) {
+  TrainedModel withFitState(Object optimizerState, Traffic traffic, long resumedFrom) {
     this.optimizerState = optimizerState;
     this.traffic = traffic;
+    this.resumedFrom = resumedFrom;
     return this;
   }
+
+  /** The step a resumed fit continued from (a checkpoint's), or −1 when it started afresh. */
+  public long resumedFrom() { return resumedFrom; }
 
   /** The optimizer's state at the fit's end (to warm-start another phase), or null for a loaded model. */
   public Object optimizerState() { return optimizerState; }

@@ -120,7 +120,8 @@ public final class Trainer {
             emaVal == null ? Double.NaN : emaVal.accuracy()))
         .withSnapshots(snapshots == null ? List.of() : snapshots.snapshots())
         .withFitState(r.optimizerState(), new TrainedModel.Traffic(step.gradientLength(), step.gradientOffset(),
-            (long) data.partitions() * step.gradientFrameBytes(), r.stepsRun(), received));
+            (long) data.partitions() * step.gradientFrameBytes(), r.stepsRun(), received),
+            o.initial() instanceof InitialParams.Resume && start.resumed() ? start.step() : -1);
   }
 
   /**
