@@ -390,8 +390,10 @@ public final class ModelZoo {
   private void copy(String from, String to, String expectSha) {
     AtomicWrite.write(to, conf, out -> {
       MessageDigest md = Sha256.digest();
-      try (InputStream in = open(from); OutputStream o = new DigestOutputStream(out, md)) {
+      try (InputStream in = open(from)) {
+        OutputStream o = new DigestOutputStream(out, md); // not closed: AtomicWrite syncs and closes out
         in.transferTo(o);
+        o.flush();
       }
       String sha = HexFormat.of().formatHex(md.digest());
       if (expectSha != null && !sha.equals(expectSha)) {
