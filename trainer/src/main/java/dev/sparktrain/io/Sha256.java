@@ -23,7 +23,7 @@ final class Sha256 {
     return HexFormat.of().formatHex(md.digest());
   }
 
-  private static MessageDigest digest() {
+  static MessageDigest digest() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
