@@ -50,7 +50,7 @@ public final class PretrainJob {
     Optional<RunLease> held = RunLease.acquire(lease, conf, timeout, clock, warn);
     if (held.isEmpty()) {
       String who = RunLease.holder(lease, conf).map(h -> h.describe(clock)).orElse("held by another run");
-      progress.warn("pretrain: already running: the lease " + lease + " is " + who + "; nothing done");
+      warn.accept("pretrain: already running: the lease " + lease + " is " + who + "; nothing done");
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("status", "already-running");
       m.put("model", null);
