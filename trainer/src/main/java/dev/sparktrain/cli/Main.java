@@ -43,7 +43,7 @@ public final class Main {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String USAGE =
       "usage: sparktrain train|pretrain|finetune|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...] [--resume]"
-      + " | fetch DATASET | mnist-json DIR OUT_DIR [test=2000] [seed=1]"
+      + " | zoo list|publish|get|promote ZOO ... | fetch DATASET | mnist-json DIR OUT_DIR [test=2000] [seed=1]"
       + " | make-large-dataset OUT [copies=20] [seed=1] [partitions=N] [pad=2] [overwrite=false] [images=IDX labels=IDX]";
 
   private Main() {}
@@ -104,6 +104,7 @@ public final class Main {
       r.put("dir", dir.toString());
       return r;
     }
+    if (command.equals("zoo")) return ZooCommand.run(args);
     if (command.equals("mnist-json")) return mnistJson(args);
     if (command.equals("make-large-dataset")) return makeLargeDataset(args, err);
     if (!List.of("train", "pretrain", "finetune", "evaluate", "predict", "compare", "ensemble", "search", "lr-range").contains(command)) {
