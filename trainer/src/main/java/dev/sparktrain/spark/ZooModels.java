@@ -2,13 +2,9 @@ package dev.sparktrain.spark;
 
 import dev.sparktrain.UserError;
 import dev.sparktrain.io.ModelZoo;
-import java.io.IOException;
-import java.io.InputStream;
-import java.security.MessageDigest;
-import java.util.HexFormat;
+import dev.sparktrain.io.SavedModel;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.Path;
 
 /** What the jobs need of a {@link ModelZoo}: resolve a reference for fine-tuning, publish a pretrained model once. */
 final class ZooModels {
@@ -33,34 +29,22 @@ final class ZooModels {
   }
 
   /**
-   * Publishes modelPath as name's next version, unless the latest version already holds the same bytes (a run that
-   * died after publishing and was resumed): then that version.
+   * Publishes modelPath as name's next version, unless the latest version already holds the same parameters (a
+   * run that died after publishing, or one started again after it finished): then that version.
    */
   static Published publishOnce(String zoo, String name, String modelPath, Map<String, Object> extra, Configuration conf) {
     ModelZoo z = new ModelZoo(zoo, conf);
-    String sha = sha256(modelPath, conf);
     if (z.names().contains(name)) {
       try {
         ModelZoo.Version latest = z.resolve(name);
-        if (latest.manifest().modelSha256().equals(sha)) return new Published(latest.ref(), true);
+        float[] mine = SavedModel.load(modelPath, conf).params();
+        if (java.util.Arrays.equals(mine, SavedModel.load(latest.modelPath(), conf).params())) {
+          return new Published(latest.ref(), true);
+        }
       } catch (UserError e) {
         // no valid latest yet: publish
       }
     }
     return new Published(z.publish(name, modelPath, extra).ref(), false);
-  }
-
-  private static String sha256(String path, Configuration conf) {
-    Path p = new Path(path);
-    try (InputStream in = p.getFileSystem(conf).open(p)) {
-      MessageDigest d = MessageDigest.getInstance("SHA-256");
-      byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) d.update(buf, 0, n);
-      return HexFormat.of().formatHex(d.digest());
-    } catch (IOException e) {
-      throw new UserError(path + ": cannot read (" + e.getMessage() + ")", e);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }
