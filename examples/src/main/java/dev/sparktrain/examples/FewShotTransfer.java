@@ -32,8 +32,10 @@ import org.apache.spark.sql.SparkSession;
  * Markdown table of mean ± standard deviation over the seeds, and a JSON file of every run.
  *
  * <p>Usage: {@code FewShotTransfer CONF OUTPUT_DIR [--per-class 10,50,200] [--seeds 1,2,3] [--steps 300]
- * [key=value ...]}. A seed s draws the examples (data.split_seed = s) and seeds the run (train.seed = s), so both
- * arms of a row see the same examples. The last stdout line is a JSON summary.
+ * [--scratch key=value ...] [key=value ...]}. A seed s draws the examples (data.split_seed = s) and seeds the run
+ * (train.seed = s), so both arms of a row see the same examples. {@code --scratch} settings apply to the scratch
+ * arm only (its own learning rate, say: a network trained from scratch wants a smaller one than a new head on
+ * frozen features). The last stdout line is a JSON summary.
  */
 public final class FewShotTransfer {
   private FewShotTransfer() {}
@@ -69,11 +71,17 @@ public final class FewShotTransfer {
     int[] perClass = {10, 50, 200}, seeds = {1, 2, 3};
     int steps = 300;
     List<String> overrides = new ArrayList<>();
+    Map<String, String> scratchSettings = new java.util.LinkedHashMap<>();
     for (int i = 2; i < args.length; i++) {
       switch (args[i]) {
         case "--per-class" -> perClass = ints(args[++i], "--per-class");
         case "--seeds" -> seeds = ints(args[++i], "--seeds");
         case "--steps" -> steps = ints(args[++i], "--steps")[0];
+        case "--scratch" -> {
+          String kv = args[++i];
+          if (!kv.contains("=")) throw new UserError("--scratch " + kv + ": expected key=value");
+          scratchSettings.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+        }
         default -> overrides.add(args[i]);
       }
     }
@@ -104,7 +112,9 @@ public final class FewShotTransfer {
             add(runs, "fine-tuned", n, seed, tuned[i], m);
           }
           // the same network, data and steps from scratch: nothing frozen, its own standardization
-          TrainConfig sc = plan.config().with(Map.of("finetune.from", "", "finetune.freeze_until", "-1"));
+          Map<String, String> scratchCfg = new java.util.LinkedHashMap<>(Map.of("finetune.from", "", "finetune.freeze_until", "-1"));
+          scratchCfg.putAll(scratchSettings);
+          TrainConfig sc = plan.config().with(scratchCfg);
           try (TrainingData data = TrainingData.load(spark, sc.data(), progress)) {
             TrainConfig s = withSteps(sc, data.trainCount(), steps);
             TrainedModel m = trainer.fit(data, FitOptions.from(s).withName("scratch " + name).withProgress(progress.forRun("scratch " + name)));
@@ -127,6 +137,7 @@ public final class FewShotTransfer {
     ObjectNode summary = json.createObjectNode();
     summary.set("runs", runs);
     summary.put("steps", steps);
+    summary.put("scratch_settings", json.valueToTree(scratchSettings));
     Files.writeString(all, json.writerWithDefaultPrettyPrinter().writeValueAsString(summary));
     table.forEach(System.err::println);
     ObjectNode last = json.createObjectNode();
