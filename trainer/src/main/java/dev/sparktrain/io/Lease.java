@@ -27,21 +27,22 @@ import org.apache.hadoop.fs.Path;
  * {@link ChecksummedJson}.
  *
  * <p>{@link #acquire} creates the file exclusively ({@link ExclusiveFile}), so of processes racing for a free lease
- * exactly one wins. A lease whose heartbeat is older than the timeout is taken over: the contender moves the file
- * to a name of its own, checks that what it moved is the stale lease it judged (else puts it back), and then races
- * for the free name like everyone else. Whoever wins re-reads the file and checks that it is its own.
+ * exactly one wins. A lease whose heartbeat is older than the timeout is removed by one contender at a time, under
+ * an exclusive takeover lock, after checking that it is still the stale lease judged; then the contenders race
+ * for the free name as before. Whoever wins re-reads the file and checks that it is its own.
  *
  * <p>Limits: a holder learns that its lease was taken over only at its next {@link #heartbeat}, so heartbeat well
- * within the timeout (a third of it) and stop working when a heartbeat fails. The clocks of the hosts must roughly
- * agree (the age is this host's clock minus the holder's). On S3A, renames are copies and nothing is exclusive:
- * two jobs can both acquire.
+ * within the timeout (a third of it) and stop working when a heartbeat fails; a holder that stalls past the
+ * timeout and then heartbeats during a takeover may lose its lease only at the heartbeat after. The clocks of the
+ * hosts must roughly agree (the age is this host's clock minus the holder's). On S3A, renames are copies and
+ * nothing is exclusive: two jobs can both acquire.
  */
 public final class Lease implements AutoCloseable {
   public static final String FORMAT = "sparktrain-lease";
   public static final int VERSION = 1;
   private static final Set<String> FIELDS = Set.of("owner", "host", "pid", "acquired_ms", "acquired", "heartbeat_ms",
       "heartbeat");
-  private static final int ATTEMPTS = 20;
+  private static final int ATTEMPTS = 200;
 
   /** What a lease file says. */
   public record Holder(String owner, String host, long pid, long acquiredMillis, long heartbeatMillis) {
@@ -101,7 +102,6 @@ public final class Lease implements AutoCloseable {
       throw new UserError(path + ": lease timeout " + timeout + " must be positive");
     }
     String owner = UUID.randomUUID().toString();
-    Holder replaced = null;
     try {
       Path p = OutputFileSystem.qualified(path, conf);
       FileSystem fs = OutputFileSystem.of(p, conf);
@@ -111,17 +111,17 @@ public final class Lease implements AutoCloseable {
         if (current == null) {
           Holder mine = new Holder(owner, Identity.HOST, Identity.PID, now, now);
           if (ExclusiveFile.create(fs, p, encode(mine)) && mine.equals(read(fs, p, path))) {
-            if (replaced != null) {
-              warn.accept(path + ": took over a stale lease of " + replaced.describe() + ", last heartbeat "
-                  + seconds(Duration.ofMillis(now - replaced.heartbeatMillis())) + " ago (timeout " + seconds(timeout) + ")");
-            }
             return new Acquired(new Lease(path, p, fs, conf, clock, timeout, warn, mine));
           }
           continue;
         }
         Duration age = Duration.ofMillis(now - current.heartbeatMillis());
         if (age.compareTo(timeout) <= 0) return new AlreadyRunning(path, current, age);
-        if (moveAsideIfStill(fs, p, path, current, owner)) replaced = current;
+        if (removeStale(fs, p, path, current, owner, clock, timeout, warn)) {
+          // warned by whoever removed it, which may not be whoever wins the free name next
+          warn.accept(path + ": taking over a stale lease of " + current.describe() + ", last heartbeat "
+              + seconds(age) + " ago (timeout " + seconds(timeout) + ")");
+        }
       }
     } catch (IOException e) {
       throw new UserError(path + ": cannot acquire the lease (" + TensorFile.describe(e) + ")", e);
@@ -130,20 +130,34 @@ public final class Lease implements AutoCloseable {
   }
 
   /**
-   * Moves the stale lease {@code stale} out of the way. What is moved is checked: if a faster contender had already
-   * replaced it with a live lease, that one is put back (unless yet another lease appeared meanwhile, in which case
-   * the one put back is discarded and its holder learns so at its next heartbeat).
+   * Removes the stale lease {@code stale}, holding the takeover lock {@code .NAME.takeover} (created exclusively, so
+   * one contender at a time) while it checks that the file still holds {@code stale}, moves it to a name of its own
+   * and checks what it moved. If the stale holder woke and heartbeat in between, the moved file is put back.
+   * A takeover lock older than the timeout was left by a contender that died during a takeover and is removed.
    *
-   * @return whether the stale lease itself was removed
+   * @return whether {@code stale} was removed; false means look again
    */
-  private static boolean moveAsideIfStill(FileSystem fs, Path p, String uri, Holder stale, String owner) throws IOException {
+  private static boolean removeStale(FileSystem fs, Path p, String uri, Holder stale, String owner, Clock clock,
+                                     Duration timeout, Consumer<String> warn) throws IOException {
+    Path lock = new Path(p.getParent(), "." + p.getName() + ".takeover");
+    long now = clock.millis();
+    if (!ExclusiveFile.create(fs, lock, encode(new Holder(owner, Identity.HOST, Identity.PID, now, now)))) {
+      Holder other;
+      try {
+        other = read(fs, lock, lock.toString());
+      } catch (UserError e) {
+        other = null; // being written or damaged: judged by the next attempt
+      }
+      if (other != null && now - other.heartbeatMillis() > timeout.toMillis() && fs.delete(lock, false)) {
+        warn.accept(lock + ": removed a takeover lock abandoned by " + other.describe());
+      } else {
+        pause();
+      }
+      return false;
+    }
     Path aside = new Path(p.getParent(), "." + p.getName() + "." + owner + ".stale");
     try {
-      if (!fs.rename(p, aside)) return false;
-    } catch (FileNotFoundException e) {
-      return false; // another contender moved it first
-    }
-    try {
+      if (!stale.equals(read(fs, p, uri)) || !fs.rename(p, aside)) return false;
       byte[] moved = ChecksummedJson.readSmall(fs, aside);
       boolean same;
       try {
@@ -155,6 +169,16 @@ public final class Lease implements AutoCloseable {
       return same;
     } finally {
       fs.delete(aside, false);
+      fs.delete(lock, false);
+    }
+  }
+
+  private static void pause() {
+    try {
+      Thread.sleep(2);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UserError("interrupted while waiting for a lease takeover", e);
     }
   }
 
