@@ -10,6 +10,9 @@
  * <p>{@link dev.sparktrain.io.EnsembleManifest} is the JSON manifest of an ensemble model: K member model files
  * with their SHA-256, checked before any member is loaded.
  *
+ * <p>{@link dev.sparktrain.io.ModelZoo} keeps named, versioned models with checksummed manifests and a {@code latest}
+ * pointer; {@link dev.sparktrain.io.Lease} is an exclusive heartbeat lease on a run (both in {@code docs/zoo.md}).
+ *
  * <p>Files are written atomically (see {@link dev.sparktrain.io.AtomicWrite}) through Hadoop's {@code FileSystem} and validated before any tensor is
  * allocated; every bad file is reported as a one-line {@link dev.sparktrain.UserError} naming it. Java
  * serialization is never used.
