@@ -116,11 +116,12 @@ public final class Lease implements AutoCloseable {
           continue;
         }
         Duration age = Duration.ofMillis(now - current.heartbeatMillis());
-        if (age.compareTo(timeout) <= 0) return new AlreadyRunning(path, current, age);
+        boolean ended = endedHere(current);
+        if (age.compareTo(timeout) <= 0 && !ended) return new AlreadyRunning(path, current, age);
         if (removeStale(fs, p, path, current, owner, clock, timeout, warn)) {
           // warned by whoever removed it, which may not be whoever wins the free name next
-          warn.accept(path + ": taking over a stale lease of " + current.describe() + ", last heartbeat "
-              + seconds(age) + " ago (timeout " + seconds(timeout) + ")");
+          warn.accept(path + ": taking over " + (ended ? "the lease of a process that has ended, " : "a stale lease of ")
+              + current.describe() + ", last heartbeat " + seconds(age) + " ago (timeout " + seconds(timeout) + ")");
         }
       }
     } catch (IOException e) {
@@ -171,6 +172,14 @@ public final class Lease implements AutoCloseable {
       fs.delete(aside, false);
       fs.delete(lock, false);
     }
+  }
+
+  /**
+   * Whether the holder ran on this host as a process that no longer exists (a killed run): its lease is taken over
+   * at once, without waiting for the timeout. Another host's processes cannot be seen, so theirs wait for it.
+   */
+  private static boolean endedHere(Holder h) {
+    return h.host().equals(Identity.HOST) && h.pid() != Identity.PID && ProcessHandle.of(h.pid()).isEmpty();
   }
 
   private static void pause() {

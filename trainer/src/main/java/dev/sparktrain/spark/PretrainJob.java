@@ -4,7 +4,7 @@ import dev.sparktrain.JobFailure;
 import dev.sparktrain.UserError;
 import dev.sparktrain.config.SettingsTable;
 import dev.sparktrain.config.TrainConfig;
-import dev.sparktrain.io.RunLease;
+import dev.sparktrain.io.Lease;
 import dev.sparktrain.train.Callback;
 import dev.sparktrain.train.Hooks;
 import dev.sparktrain.train.LoopControl;
@@ -14,7 +14,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -47,10 +46,10 @@ public final class PretrainJob {
     ZooModels.checkName(name, "pretrain.name");
     String lease = leasePath(dir);
     Duration timeout = Duration.ofSeconds(cfg.get(SettingsTable.PRETRAIN_LEASE_TIMEOUT));
-    Optional<RunLease> held = RunLease.acquire(lease, conf, timeout, clock, warn);
-    if (held.isEmpty()) {
-      String who = RunLease.holder(lease, conf).map(h -> h.describe(clock)).orElse("held by another run");
-      warn.accept("pretrain: already running: the lease " + lease + " is " + who + "; nothing done");
+    Lease.Acquisition got = Lease.acquire(lease, conf, timeout, clock, warn);
+    if (got instanceof Lease.AlreadyRunning busy) {
+      String who = busy.holder().describe() + ", last heartbeat " + busy.heartbeatAge().toSeconds() + " s ago";
+      warn.accept("pretrain: already running: " + busy.message() + "; nothing done");
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("status", "already-running");
       m.put("model", null);
@@ -60,14 +59,16 @@ public final class PretrainJob {
       m.put("holder", who);
       return m;
     }
-    try (RunLease l = held.get()) {
-      l.startHeartbeat(Duration.ofSeconds(cfg.get(SettingsTable.PRETRAIN_HEARTBEAT)), warn);
-      progress.info("pretrain: lease " + lease + " taken (" + l.owner().host() + ", process " + l.owner().pid() + ")");
+    try (Lease l = ((Lease.Acquired) got).lease()) {
+      l.startHeartbeat(Duration.ofSeconds(cfg.get(SettingsTable.PRETRAIN_HEARTBEAT)));
+      progress.info("pretrain: lease " + lease + " taken (" + l.holder().describe() + ")");
       TrainConfig c = cfg.with(Map.of("checkpoint.resume", "true"));
       try (TrainingData data = TrainingData.load(spark, c.data(), progress)) {
         TrainedModel model = new Trainer(spark).fit(data, FitOptions.from(c).withName("pretrain " + name)
             .withProgress(progress).withHooks(hooks).withCallbacks(new LeaseGuard(l)));
-        if (l.lost() != null) throw new JobFailure("pretrain: " + l.lost() + "; this run stops without publishing");
+        if (l.lost().isPresent()) {
+          throw new JobFailure("pretrain: " + l.lost().get().getMessage() + "; this run stops without publishing");
+        }
         Metrics test = Metrics.NONE;
         if (data.test().isPresent()) {
           Examples t = data.test().get();
@@ -105,9 +106,9 @@ public final class PretrainJob {
   }
 
   /** Stops the run at the next step once the lease was lost (another run took it over): two runs never both train. */
-  private record LeaseGuard(RunLease lease) implements Callback {
+  private record LeaseGuard(Lease lease) implements Callback {
     @Override public void onStepEnd(StepEnd e, LoopControl loop) {
-      if (lease.lost() != null) throw new JobFailure("pretrain: " + lease.lost());
+      if (lease.lost().isPresent()) throw new JobFailure("pretrain: " + lease.lost().get().getMessage());
     }
   }
 }

@@ -70,7 +70,13 @@ public final class Trainer {
     TrainConfig cfg = o.config();
     ModelSpec spec = modelSpec(cfg, data);
     String label = o.name().isEmpty() ? "" : o.name() + " · ";
-    if (cfg.optimizer().isLbfgs()) return LbfgsFit.fit(sc, data, spec, o, label);
+    if (cfg.optimizer().isLbfgs()) {
+      if (freezing(cfg, spec).active()) {
+        throw new UserError("optimizer.name = lbfgs: full-batch L-BFGS trains every layer; fine-tune with a minibatch "
+            + "optimizer (adam, nesterov, ...)");
+      }
+      return LbfgsFit.fit(sc, data, spec, o, label);
+    }
     var tr = cfg.training();
     MinibatchPlan plan = new MinibatchPlan(tr.orderSeed(), data.trainCount(), tr.batchSize());
     int iterations = plan.iterationsPerEpoch();

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparktrain.io.ModelZoo;
-import dev.sparktrain.io.RunLease;
+import dev.sparktrain.io.Lease;
 import dev.sparktrain.io.SavedModel;
 import dev.sparktrain.spark.PretrainJob;
 import dev.sparktrain.testing.CliRun;
@@ -138,7 +138,7 @@ class PretrainCommandTest {
     // its process is gone: the lease is taken over at once, without waiting for pretrain.lease_timeout (600 s)
     CliRun.Result r = CliRun.inProcess("pretrain", c.toString());
     assertEquals(Main.EXIT_RESUMED, r.exitCode(), r.toString());
-    assertTrue(r.stderr().contains("taken over: it was left by a process that has ended"), r.stderr());
+    assertTrue(r.stderr().contains("taking over the lease of a process that has ended"), r.stderr());
     assertArrayEquals(reference, params("killed"), "bit-identical to the uninterrupted run");
   }
 
@@ -146,14 +146,14 @@ class PretrainCommandTest {
   void aRunDuringALiveLeaseExitsAlreadyRunningAndTouchesNothing() throws Exception {
     Path c = conf("busy");
     String lease = PretrainJob.leasePath(dir.resolve("ck-busy").toString());
-    try (RunLease held = RunLease.acquire(lease, new Configuration(), Duration.ofMinutes(10), Clock.systemUTC(),
-        w -> {}).orElseThrow()) {
+    try (Lease held = ((Lease.Acquired) Lease.acquire(lease, new Configuration(), Duration.ofMinutes(10),
+        Clock.systemUTC(), w -> {})).lease()) {
       byte[] before = Files.readAllBytes(Path.of(lease));
       CliRun.Result r = CliRun.inProcess("pretrain", c.toString());
       assertEquals(Main.EXIT_ALREADY_RUNNING, r.exitCode(), r.toString());
       assertEquals("already-running", r.json().path("status").asText());
       assertTrue(r.json().path("model").isNull());
-      assertTrue(r.json().path("holder").asText().contains("process " + ProcessHandle.current().pid()), r.toString());
+      assertTrue(r.json().path("holder").asText().contains("(pid " + ProcessHandle.current().pid() + ")"), r.toString());
       assertArrayEquals(before, Files.readAllBytes(Path.of(lease)), "the lease is untouched");
       try (Stream<Path> files = Files.list(dir.resolve("ck-busy"))) {
         assertEquals(List.of("_lease.json"), files.map(p -> p.getFileName().toString()).toList(), "no checkpoint");
@@ -169,13 +169,13 @@ class PretrainCommandTest {
     Path c = conf("stale", "pretrain.lease_timeout=60");
     String lease = PretrainJob.leasePath(dir.resolve("ck-stale").toString());
     // a lease of a live process (this one) whose last heartbeat was two hours ago
-    RunLease.acquire(lease, new Configuration(), Duration.ofMinutes(10),
-        Clock.offset(Clock.systemUTC(), Duration.ofHours(-2)), w -> {}).orElseThrow();
+    assertTrue(Lease.acquire(lease, new Configuration(), Duration.ofMinutes(10),
+        Clock.offset(Clock.systemUTC(), Duration.ofHours(-2)), w -> {}) instanceof Lease.Acquired);
     CliRun.Result r = CliRun.inProcess("pretrain", c.toString());
     assertEquals(0, r.exitCode(), r.toString());
     assertEquals("done", r.json().path("status").asText());
-    assertTrue(r.stderr().contains("warning: lease " + lease + " taken over: it was stale"), r.stderr());
-    assertTrue(r.stderr().contains("over the timeout of 60 s"), r.stderr());
+    assertTrue(r.stderr().contains("warning: " + lease + ": taking over a stale lease of "), r.stderr());
+    assertTrue(r.stderr().contains("(timeout 60.0 s)"), r.stderr());
     assertArrayEquals(reference, params("stale"));
   }
 
