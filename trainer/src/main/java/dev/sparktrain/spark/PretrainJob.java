@@ -49,7 +49,7 @@ public final class PretrainJob {
     Lease.Acquisition got = Lease.acquire(lease, conf, timeout, clock, warn);
     if (got instanceof Lease.AlreadyRunning busy) {
       String who = busy.holder().describe() + ", last heartbeat " + busy.heartbeatAge().toSeconds() + " s ago";
-      warn.accept("pretrain: already running: " + busy.message() + "; nothing done");
+      warn.accept("pretrain: " + busy.message() + "; nothing done");
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("status", "already-running");
       m.put("model", null);
