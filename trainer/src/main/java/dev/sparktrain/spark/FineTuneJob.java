@@ -99,17 +99,9 @@ public final class FineTuneJob {
             .withName("finetune phase 2"));
         second = model.traffic();
       }
-      Metrics test = Metrics.NONE;
-      if (data.test().isPresent()) {
-        Examples t = data.test().get();
-        test = model.evaluate(t, "test · " + t.source());
-        progress.info(String.format("test accuracy %.4f (%,d examples)", test.accuracy(), test.count()));
-      }
+      Metrics test = model.evaluateTest(data, "", progress);
       var s = model.summary();
-      Map<String, Double> metrics = new LinkedHashMap<>();
-      metrics.put("test_accuracy", test.accuracy());
-      metrics.put("validation_accuracy", s.validationAccuracy());
-      metrics.put("train_loss", s.trainLoss());
+      Map<String, Double> metrics = model.savedMetrics(test);
       model.save(ft.model().path(), conf, metrics);
       long all = model.spec().paramCount();
       Map<String, Object> m = new LinkedHashMap<>();

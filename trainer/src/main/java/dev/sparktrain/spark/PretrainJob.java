@@ -69,17 +69,9 @@ public final class PretrainJob {
         if (l.lost().isPresent()) {
           throw new JobFailure("pretrain: " + l.lost().get().getMessage() + "; this run stops without publishing");
         }
-        Metrics test = Metrics.NONE;
-        if (data.test().isPresent()) {
-          Examples t = data.test().get();
-          test = model.evaluate(t, "pretrain · test · " + t.source());
-          progress.info(String.format("test accuracy %.4f (%,d examples)", test.accuracy(), test.count()));
-        }
+        Metrics test = model.evaluateTest(data, "pretrain · ", progress);
         var s = model.summary();
-        Map<String, Double> metrics = new LinkedHashMap<>();
-        metrics.put("test_accuracy", test.accuracy());
-        metrics.put("validation_accuracy", s.validationAccuracy());
-        metrics.put("train_loss", s.trainLoss());
+        Map<String, Double> metrics = model.savedMetrics(test);
         String path = c.model().path();
         model.save(path, conf, metrics);
         Map<String, Object> extra = new LinkedHashMap<>();

@@ -109,6 +109,24 @@ public final class TrainedModel {
   /** The step a resumed fit continued from (a checkpoint's), or −1 when it started afresh. */
   public long resumedFrom() { return resumedFrom; }
 
+  /** This model on the data's test set (data.test), logged; {@link Metrics#NONE} when the data have none. */
+  public Metrics evaluateTest(TrainingData data, String label, dev.sparktrain.train.Progress progress) {
+    if (data.test().isEmpty()) return Metrics.NONE;
+    Examples t = data.test().get();
+    Metrics test = evaluate(t, label + "test · " + t.source());
+    progress.info(String.format("test accuracy %.4f (%,d examples)", test.accuracy(), test.count()));
+    return test;
+  }
+
+  /** The metrics a saved model records: test accuracy, the fit's last validation accuracy and training loss. */
+  public Map<String, Double> savedMetrics(Metrics test) {
+    Map<String, Double> m = new LinkedHashMap<>();
+    m.put("test_accuracy", test.accuracy());
+    m.put("validation_accuracy", summary.validationAccuracy());
+    m.put("train_loss", summary.trainLoss());
+    return m;
+  }
+
   /** The optimizer's state at the fit's end (to warm-start another phase), or null for a loaded model. */
   public Object optimizerState() { return optimizerState; }
 
