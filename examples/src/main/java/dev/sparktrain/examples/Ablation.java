@@ -42,21 +42,9 @@ public final class Ablation {
 
   private Ablation() {}
 
-  public static void main(String[] args) throws IOException {
-    if (args.length < 2) {
-      System.err.println("usage: Ablation CONF OUTPUT_DIR [key=value ...]");
-      System.exit(2);
-    }
-    try {
-      System.out.println(run(args[0], Path.of(args[1]), List.of(args).subList(2, args.length)));
-    } catch (RuntimeException e) {
-      UserError user = UserError.find(e);
-      if (user == null) e.printStackTrace();
-      String message = user != null ? user.getMessage() : e.toString();
-      System.err.println("error: " + message);
-      System.out.println(new ObjectMapper().createObjectNode().put("error", message));
-      System.exit(user != null ? 2 : 1);
-    }
+  public static void main(String[] args) {
+    ExampleMain.run("Ablation CONF OUTPUT_DIR [key=value ...]", 2, args,
+        a -> run(a[0], Path.of(a[1]), List.of(a).subList(2, a.length)));
   }
 
   /** Every row trained with {@link Trainer#fit} over one prepared copy of the data; returns the JSON summary. */

@@ -41,20 +41,8 @@ public final class FewShotTransfer {
   private FewShotTransfer() {}
 
   public static void main(String[] args) {
-    if (args.length < 2) {
-      System.err.println("usage: FewShotTransfer CONF OUTPUT_DIR [--per-class 10,50,200] [--seeds 1,2,3] [--steps 300] [key=value ...]");
-      System.exit(2);
-    }
-    try {
-      System.out.println(run(args));
-    } catch (RuntimeException | IOException e) {
-      UserError user = UserError.find(e);
-      if (user == null) e.printStackTrace();
-      String message = user != null ? user.getMessage() : e.toString();
-      System.err.println("error: " + message);
-      System.out.println(new ObjectMapper().createObjectNode().put("error", message));
-      System.exit(user != null ? 2 : 1);
-    }
+    ExampleMain.run("FewShotTransfer CONF OUTPUT_DIR [--per-class 10,50,200] [--seeds 1,2,3] [--steps 300] "
+        + "[--scratch key=value ...] [key=value ...]", 2, args, FewShotTransfer::run);
   }
 
   private static int[] ints(String csv, String flag) {

@@ -57,7 +57,7 @@ public final class SettingsTable {
   public static final Setting<String> DATA_STORAGE_LEVEL = add(Setting.of("data.storage_level", "memory_only",
       (s, k, d) -> choice(s, k, d, storageLevels()), v -> v).mayDifferOnResume());
   public static final Setting<String> DATA_PIXEL_TYPE = add(Setting.of("data.pixel_type", "float32",
-      (s, k, d) -> choice(s, k, d, List.of("float32", "uint8")), v -> v).mayDifferOnResume());
+      (s, k, d) -> choice(s, k, d, pixelTypes()), v -> v).mayDifferOnResume());
 
   // ---- model
   public static final Setting<String> MODEL_LAYERS = add(Setting.string("model.layers",
@@ -397,6 +397,11 @@ public final class SettingsTable {
   }
 
   /** Spark storage levels a cached training set may use (data.storage_level). */
+  /** How cached images hold their pixels (data.pixel_type). */
+  public static List<String> pixelTypes() {
+    return List.of("float32", "uint8");
+  }
+
   public static List<String> storageLevels() {
     return List.of("memory_only", "memory_and_disk", "memory_and_disk_ser", "disk_only");
   }

@@ -17,6 +17,11 @@ public record DataBlock(int n, int dim, float[] x, int[] y, long[] rows, byte[] 
     implements Serializable {
   private static final float SCALE = 1f / 255f;
 
+  /** A pixel byte (0–255) as the float it stands for (0–1): the one conversion of IDX files, Parquet bytes and uint8 blocks. */
+  public static float pixel(byte b) {
+    return (b & 0xFF) * SCALE;
+  }
+
   public DataBlock {
     if ((x == null) == (pixels == null)) throw new IllegalArgumentException("a block holds floats or pixels");
     long size = (long) n * dim;
@@ -59,9 +64,9 @@ public record DataBlock(int n, int dim, float[] x, int[] y, long[] rows, byte[] 
     }
     int src = r * dim;
     if (mean == null) {
-      for (int j = 0; j < dim; j++) dst[off + j] = (pixels[src + j] & 0xFF) * SCALE;
+      for (int j = 0; j < dim; j++) dst[off + j] = pixel(pixels[src + j]);
     } else {
-      for (int j = 0; j < dim; j++) dst[off + j] = ((pixels[src + j] & 0xFF) * SCALE - mean[j]) * inv[j];
+      for (int j = 0; j < dim; j++) dst[off + j] = (pixel(pixels[src + j]) - mean[j]) * inv[j];
     }
   }
 

@@ -64,7 +64,7 @@ public record IdxFile(String path, int dims, int count, int recordSize, int head
   public float[] readImages(int from, int to, Configuration conf) {
     byte[] raw = readRecords(from, to, conf);
     float[] x = new float[raw.length];
-    for (int i = 0; i < raw.length; i++) x[i] = (raw[i] & 0xFF) * (1f / 255f);
+    for (int i = 0; i < raw.length; i++) x[i] = DataBlock.pixel(raw[i]);
     return x;
   }
 

@@ -103,7 +103,12 @@ final class ChecksummedJson {
     }
   }
 
-  private static byte[] parseTop(byte[] bytes, String bodyField, Map<String, JsonNode> fields) {
+  /**
+   * Parses the top-level object into {@code fields} and returns the bytes of the {@code bodyField} value exactly as
+   * they stand in the file (empty if there is none), the bytes its checksum covers. Malformed or truncated JSON is a
+   * UserError, never a stack trace. The ensemble manifest's envelope is read with it too.
+   */
+  static byte[] parseTop(byte[] bytes, String bodyField, Map<String, JsonNode> fields) {
     byte[] body = new byte[0];
     try (JsonParser p = JSON.createParser(bytes)) {
       if (p.nextToken() != JsonToken.START_OBJECT) throw new UserError("not a JSON object");

@@ -1,9 +1,7 @@
 // The JSON text of an ensemble manifest: encoding, and strict decoding with the manifest's own checksum.
 package dev.sparktrain.io;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,11 +10,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sparktrain.UserError;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -90,26 +85,7 @@ final class EnsembleJson {
    * they stand in the file (empty if there is none). Malformed or truncated JSON is a UserError, never a stack trace.
    */
   private static byte[] parseTop(byte[] bytes, Map<String, JsonNode> fields) {
-    byte[] ensemble = new byte[0];
-    try (JsonParser p = JSON.createParser(bytes)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) throw new UserError("not a JSON object");
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String name = p.currentName();
-        JsonToken first = p.nextToken();
-        long start = p.currentTokenLocation().getByteOffset();
-        fields.put(name, JSON.readTree(p));
-        if (name.equals("ensemble") && first == JsonToken.START_OBJECT) {
-          long end = p.currentTokenLocation().getByteOffset() + 1; // just past the object's closing '}'
-          ensemble = Arrays.copyOfRange(bytes, (int) start, (int) end);
-        }
-      }
-      if (p.nextToken() != null) throw new UserError("unexpected text after the JSON object");
-    } catch (JsonProcessingException e) {
-      throw new UserError("truncated or not JSON (" + TensorFile.shorten(e.getOriginalMessage()) + ")");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e); // parsing bytes in memory does no I/O
-    }
-    return ensemble;
+    return ChecksummedJson.parseTop(bytes, "ensemble", fields);
   }
 
   private static EnsembleManifest manifest(ObjectNode e) {

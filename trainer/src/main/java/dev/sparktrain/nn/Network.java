@@ -114,14 +114,10 @@ public final class Network {
    * pass covers [trainableOffset, paramCount) only.
    */
   public int trainableOffset(int frozen) {
-    checkFrozen(frozen);
-    return frozen == layers.size() ? paramCount : offsets[frozen];
-  }
-
-  private void checkFrozen(int frozen) {
     if (frozen < 0 || frozen >= layers.size()) {
       throw new IllegalArgumentException("frozen layers: " + frozen + " of " + layers.size() + " (the last must train)");
     }
+    return offsets[frozen];
   }
 
   /**

@@ -190,11 +190,14 @@ final class DataLoader {
    * partitioner on the row number, then rows sorted within each partition, so the result is deterministic.
    */
   private JavaRDD<DataBlock> blocksByRow(JavaRDD<Parsed> parsed, int dim, String path) {
-    sc.setJobDescription("load " + path + " · count");
-    long n = parsed.count();
+    sc.setJobDescription("load " + path + " · count and row range");
+    // one pass: {count, first row, last row}
+    long[] range = parsed.map(r -> new long[] {1, r.row(), r.row()}).fold(new long[] {0, Long.MAX_VALUE, 0},
+        (a, b) -> new long[] {a[0] + b[0], Math.min(a[1], b[1]), Math.max(a[2], b[2])});
+    long n = range[0];
     if (n == 0) throw new UserError(path + ": no examples");
     int parts = (int) Math.min(partitions, n);
-    long first = parsed.map(Parsed::row).fold(Long.MAX_VALUE, Math::min), last = parsed.map(Parsed::row).fold(0L, Math::max);
+    long first = range[1], last = range[2];
     long span = last - first + 1;
     boolean bytes = pixels;
     return parsed.mapToPair(r -> new Tuple2<>(r.row(), r))
@@ -214,7 +217,7 @@ final class DataLoader {
             } else if (r.width() != dim) {
               throw new UserError(path + ": row " + r.row() + ": " + r.width() + " features, but the first row has " + dim);
             } else if (r.pixels() != null) {
-              for (int j = 0; j < dim; j++) x[i * dim + j] = (r.pixels()[j] & 0xFF) * (1f / 255f);  // as IdxFile reads
+              for (int j = 0; j < dim; j++) x[i * dim + j] = DataBlock.pixel(r.pixels()[j]);
             } else {
               System.arraycopy(r.values(), 0, x, i * dim, dim);
             }

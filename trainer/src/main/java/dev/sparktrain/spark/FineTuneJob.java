@@ -113,7 +113,8 @@ public final class FineTuneJob {
       m.put("frozen_parameters", first.frozenParameters());
       m.put("bytes_per_step", first.bytesPerStep());
       if (first.measuredBytesPerStep() > 0) m.put("bytes_per_step_measured", first.measuredBytesPerStep());
-      m.put("bytes_per_step_unfrozen", (long) data.partitions() * frameBytes(all, model));
+      m.put("bytes_per_step_unfrozen", (long) data.partitions() * dev.sparktrain.transport.Frames.gradFrame(
+          Math.toIntExact(all), dev.sparktrain.train.GradientTask.network(model.spec()).statsCount()));
       if (second != null) {
         m.put("phase2_trainable_parameters", second.trainableParameters());
         m.put("phase2_bytes_per_step", second.bytesPerStep());
@@ -129,12 +130,6 @@ public final class FineTuneJob {
       m.put("model", ft.model().path());
       return m;
     }
-  }
-
-  /** A GRAD frame's bytes for a gradient of every parameter: what the same step would send with nothing frozen. */
-  private static long frameBytes(long params, TrainedModel model) {
-    int stats = dev.sparktrain.train.GradientTask.network(model.spec()).statsCount();
-    return dev.sparktrain.transport.Frames.HEADER + dev.sparktrain.transport.Frames.gradBody(Math.toIntExact(params), stats) + 4L;
   }
 
   private static Object finite(double v) {

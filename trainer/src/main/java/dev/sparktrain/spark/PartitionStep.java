@@ -33,8 +33,7 @@ record PartitionStep(ModelSpec spec, int[] offsets, MinibatchPlan plan, AugmentP
 
   /** The bytes of one partition's GRAD frame per step in the barrier transport (docs/step-protocol.md). */
   long gradientFrameBytes() {
-    int stats = GradientTask.network(spec).statsCount();
-    return dev.sparktrain.transport.Frames.HEADER + dev.sparktrain.transport.Frames.gradBody(gradientLength(), stats) + 4L;
+    return dev.sparktrain.transport.Frames.gradFrame(gradientLength(), GradientTask.network(spec).statsCount());
   }
 
   GradientSum.Node compute(int p, float[] params, DataBlock block, int epoch, int t) {

@@ -77,7 +77,7 @@ public final class PretrainJob {
         Map<String, Object> extra = new LinkedHashMap<>();
         extra.put("training_dataset", data.source());
         extra.put("epochs", (double) s.epochs());
-        ZooModels.Published published = ZooModels.publishOnce(zoo, name, path, extra, conf);
+        ZooModels.Published published = ZooModels.publishOnce(zoo, name, path, model.params(), extra, conf);
         progress.info("pretrain: " + (published.already() ? "already published as " : "published as ")
             + published.ref() + " in " + zoo);
         Map<String, Object> m = new LinkedHashMap<>();

@@ -10,6 +10,7 @@ import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.nn.Network;
 import dev.sparktrain.optim.Blocks;
 import dev.sparktrain.optim.GradientTransform;
+import dev.sparktrain.optim.ParamMask;
 import dev.sparktrain.optim.Schedule;
 import dev.sparktrain.tensor.Gemm;
 import dev.sparktrain.train.Callback;
@@ -70,8 +71,9 @@ public final class Trainer {
     TrainConfig cfg = o.config();
     ModelSpec spec = modelSpec(cfg, data);
     String label = o.name().isEmpty() ? "" : o.name() + " · ";
+    Freezing freezing = freezing(cfg, spec);
     if (cfg.optimizer().isLbfgs()) {
-      if (freezing(cfg, spec).active()) {
+      if (freezing.active()) {
         throw new UserError("optimizer.name = lbfgs: full-batch L-BFGS trains every layer; fine-tune with a minibatch "
             + "optimizer (adam, nesterov, ...)");
       }
@@ -83,7 +85,6 @@ public final class Trainer {
     double lr = cfg.optimizer().learningRate();
     Schedule schedule = cfg.schedule().build(lr, iterations, (long) iterations * tr.epochs());
     Network network = GradientTask.network(spec);
-    Freezing freezing = freezing(cfg, spec);
     LoopState start = start(o, network, schedule, iterations, freezing);
     PartitionStep step = new PartitionStep(spec, data.offsets(), plan, augmentation(cfg, data, label, o.progress()),
         o.partitionHook(), freezing.frozenLayers());
@@ -173,19 +174,16 @@ public final class Trainer {
   static GradientTransform<?> optimizer(TrainConfig cfg, Network network, Schedule lr, Freezing freezing) {
     var o = cfg.optimizer();
     boolean[] decay = o.decayBiases() ? null : network.decayMask();
-    boolean[] frozen = freezing.active() ? freezing.frozenMask(network) : null;
-    if (frozen != null) {
-      if (decay == null) {
-        decay = new boolean[network.paramCount()];
-        java.util.Arrays.fill(decay, true);
-      }
-      for (int i = 0; i < decay.length; i++) decay[i] &= !frozen[i];
+    int frozenEnd = freezing.active() ? network.trainableOffset(freezing.frozenLayers()) : 0;
+    if (freezing.active()) {  // the frozen layers are a prefix of the vector: no decay there
+      if (decay == null) decay = ParamMask.allExcept(network.paramCount(), new int[] {0, frozenEnd});
+      else java.util.Arrays.fill(decay, 0, frozenEnd, false);
     }
     GradientTransform<?> t = o.spec().build(lr, decay);
     if (o.clipNorm() > 0) t = GradientTransform.chain(Blocks.clipByGlobalNorm(o.clipNorm()), t);
-    if (frozen == null) return t;
+    if (!freezing.active()) return t;
     return GradientTransform.chain(GradientTransform.chain(t, Blocks.scaleByMultipliers(freezing.multipliers(network))),
-        Blocks.freeze(frozen));
+        Blocks.freeze(ParamMask.of(network.paramCount(), new int[] {0, frozenEnd})));
   }
 
   /** Where the loop starts: InitialParams resolved against this network. */

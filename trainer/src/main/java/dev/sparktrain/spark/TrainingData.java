@@ -46,8 +46,9 @@ public final class TrainingData implements AutoCloseable {
         throw new UserError("data.storage_level = " + storageLevel + ": expected one of "
             + String.join(", ", dev.sparktrain.config.SettingsTable.storageLevels()));
       }
-      if (!pixelType.equals("float32") && !pixelType.equals("uint8")) {
-        throw new UserError("data.pixel_type = " + pixelType + ": expected float32 or uint8");
+      if (!dev.sparktrain.config.SettingsTable.pixelTypes().contains(pixelType)) {
+        throw new UserError("data.pixel_type = " + pixelType + ": expected one of "
+            + String.join(", ", dev.sparktrain.config.SettingsTable.pixelTypes()));
       }
       if (numClasses < 2) throw new UserError("data.num_classes = " + numClasses + ": must be at least 2");
       if (partitions < 1) throw new UserError("data.partitions = " + partitions + ": must be at least 1");

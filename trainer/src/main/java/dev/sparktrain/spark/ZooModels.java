@@ -29,16 +29,17 @@ final class ZooModels {
   }
 
   /**
-   * Publishes modelPath as name's next version, unless the latest version already holds the same parameters (a
-   * run that died after publishing, or one started again after it finished): then that version.
+   * Publishes modelPath (whose parameters are params) as name's next version, unless the latest version already
+   * holds the same parameters (a run that died after publishing, or one started again after it finished): then
+   * that version.
    */
-  static Published publishOnce(String zoo, String name, String modelPath, Map<String, Object> extra, Configuration conf) {
+  static Published publishOnce(String zoo, String name, String modelPath, float[] params, Map<String, Object> extra,
+                               Configuration conf) {
     ModelZoo z = new ModelZoo(zoo, conf);
     if (z.names().contains(name)) {
       try {
         ModelZoo.Version latest = z.resolve(name);
-        float[] mine = SavedModel.load(modelPath, conf).params();
-        if (java.util.Arrays.equals(mine, SavedModel.load(latest.modelPath(), conf).params())) {
+        if (java.util.Arrays.equals(params, SavedModel.load(latest.modelPath(), conf).params())) {
           return new Published(latest.ref(), true);
         }
       } catch (UserError e) {

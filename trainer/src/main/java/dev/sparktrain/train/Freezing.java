@@ -6,14 +6,14 @@ import java.util.Arrays;
 
 /**
  * Which layers of a fit are frozen and how fast the others learn (fine-tuning): the first {@code frozenLayers}
- * layers compute no gradient and send none, get no update and no weight decay; {@code lrMult} scales each layer's
- * step. A fit with {@link #active()} false trains every layer at the schedule's rate and builds no masks.
+ * layers compute no gradient and send none, get no update and no weight decay; {@code layerMultipliers} (one per
+ * layer) scales each layer's step. A fit with {@link #active()} false trains every layer at the schedule's rate and
+ * builds no masks.
  *
  * <p>lrMult is written {@code FROM[-TO]:M, ...} over layer indices (0-based, TO inclusive), e.g.
  * {@code 0-5:0.1, 6-7:0.3}; layers not named keep 1.
  */
-public record Freezing(int frozenLayers, String lrMult, boolean active) {
-  public static final Freezing NONE = new Freezing(0, "", false);
+public record Freezing(int frozenLayers, float[] layerMultipliers, boolean active) {
 
   /** The settings' freezing: freezeUntil = −1 means every layer but the last (the head). */
   public static Freezing of(int freezeUntil, String lrMult, boolean fineTuning, int layers) {
@@ -22,25 +22,16 @@ public record Freezing(int frozenLayers, String lrMult, boolean active) {
       throw new UserError("finetune.freeze_until = " + freezeUntil + ": the network has " + layers
           + " layers (0–" + (layers - 1) + "), and at least the last must train");
     }
-    multipliers(lrMult, layers);  // validates the text
-    return new Freezing(frozen, lrMult, fineTuning || frozen > 0 || !lrMult.isBlank());
-  }
-
-  /** Parameter i is frozen: it lies in one of the first frozenLayers layers. */
-  public boolean[] frozenMask(Network network) {
-    boolean[] m = new boolean[network.paramCount()];
-    Arrays.fill(m, 0, network.trainableOffset(frozenLayers), true);
-    return m;
+    return new Freezing(frozen, multipliers(lrMult, layers), fineTuning || frozen > 0 || !lrMult.isBlank());
   }
 
   /** Each parameter's learning-rate multiplier, from its layer's. */
   public float[] multipliers(Network network) {
-    int layers = network.layers().size();
-    float[] perLayer = multipliers(lrMult, layers);
+    int layers = layerMultipliers.length;
     float[] m = new float[network.paramCount()];
     for (int l = 0; l < layers; l++) {
       int to = l + 1 < layers ? network.offset(l + 1) : network.paramCount();
-      Arrays.fill(m, network.offset(l), to, perLayer[l]);
+      Arrays.fill(m, network.offset(l), to, layerMultipliers[l]);
     }
     return m;
   }

@@ -107,9 +107,9 @@ public final class GradientTask {
     float[] sum = new float[net.paramCount()], part = new float[net.paramCount()];
     double loss = 0;
     long correct = 0;
+    float[] x = new float[Math.min(chunk, Math.max(1, block.n())) * d];  // rows [0, m) of it hold each chunk
     for (int from = 0; from < block.n(); from += chunk) {
       int m = Math.min(chunk, block.n() - from);
-      float[] x = new float[m * d];
       block.copyRows(from, m, x);
       SoftmaxCrossEntropy.Stats s = net.lossAndGradient(params, x, block.y(), from, m, part);
       for (int i = 0; i < sum.length; i++) sum[i] += part[i];

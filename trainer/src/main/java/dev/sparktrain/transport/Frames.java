@@ -175,6 +175,11 @@ public final class Frames {
   }
 
   /** Bytes of a GRAD body at most, for n parameters and m statistics. */
+  /** The bytes a GRAD frame of n gradient values and m statistics takes on the wire: header, body, checksum. */
+  public static long gradFrame(int n, int m) {
+    return HEADER + (long) gradBody(n, m) + 4;
+  }
+
   public static int gradBody(int n, int m) {
     return 8 + 4 + 8 + 8 + 8 + 4 + 4 * n + 4 + 8 * m;
   }

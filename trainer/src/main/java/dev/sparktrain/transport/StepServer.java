@@ -205,7 +205,7 @@ public final class StepServer implements AutoCloseable {
       while (true) {
         Frames.Frame g = r.read(max);
         if (g.type() != Frames.GRAD) throw new IOException(peer + ": expected GRAD, got frame type " + g.type());
-        gradBytes.addAndGet(Frames.HEADER + g.body().remaining() + 4);
+        gradBytes.addAndGet(Frames.HEADER + g.body().remaining() + 4);  // as Frames.gradFrame counts
         events.add(new Grad(c, Frames.decodeGrad(g.body(), gradientLength, statsCount, peer)));
       }
     } catch (IOException e) {

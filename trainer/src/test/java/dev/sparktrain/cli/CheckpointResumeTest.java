@@ -18,8 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,16 +64,9 @@ class CheckpointResumeTest {
     Path killedConf = conf(data, "killed", checkpoints);
     Process child = CliRun.start(dir, "train", killedConf.toString());
     // kill -9 the driver once it has written a checkpoint in the middle of the run
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
-    while (stepsIn(checkpoints).stream().noneMatch(s -> s >= 40)) {
-      assertTrue(child.isAlive(), "the child ended before it was killed: " + Files.readString(dir.resolve(".cli-stderr")));
-      assertTrue(System.nanoTime() < deadline, "no checkpoint after 240 s");
-      Thread.sleep(100);
-    }
-    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-    assertEquals(137, child.exitValue(), "killed by SIGKILL");
+    CliRun.killAfterCheckpoint(child, dir, checkpoints, 40);
     assertTrue(!Files.exists(dir.resolve("killed.stm")), "the killed run saved no model");
-    long lastStep = stepsIn(checkpoints).stream().mapToLong(Long::longValue).max().orElseThrow();
+    long lastStep = CliRun.checkpointSteps(checkpoints).stream().mapToLong(Long::longValue).max().orElseThrow();
 
     CliRun.Result r = CliRun.inProcess("train", killedConf.toString(), "--resume");
     assertEquals(0, r.exitCode(), r.toString());
@@ -95,7 +86,7 @@ class CheckpointResumeTest {
     assertEquals(1, r.errorLines().size(), r.toString());
     String line = r.errorLines().get(0);
     assertTrue(line.contains("epoch 1 iteration 26") && line.contains("not finite") && line.contains("learning rate"), line);
-    assertEquals(List.of(10L, 20L), stepsIn(checkpoints), "checkpoints up to the last good step");
+    assertEquals(List.of(10L, 20L), CliRun.checkpointSteps(checkpoints), "checkpoints up to the last good step");
     assertTrue(!Files.exists(dir.resolve("nan.stm")), "no model is saved");
     // the last good checkpoint loads, and resuming without the fault finishes the run
     CliRun.Result resumed = CliRun.inProcess("train", c.toString(), "--resume");
@@ -109,7 +100,7 @@ class CheckpointResumeTest {
     Path checkpoints = dir.resolve("ck-corrupt");
     Path c = conf(data, "corrupt", checkpoints);
     assertEquals(2, CliRun.inProcess(Hooks.of(InjectedFault.nanAtStep(35)), "train", c.toString()).exitCode());
-    assertEquals(List.of(20L, 30L), stepsIn(checkpoints));
+    assertEquals(List.of(20L, 30L), CliRun.checkpointSteps(checkpoints));
     Path newest = checkpoints.resolve(String.format("ckpt-%012d.stc", 30));
     byte[] bytes = Files.readAllBytes(newest);
     bytes[bytes.length / 2] ^= 0x10;  // one flipped bit in the tensor data: the CRC32C catches it
@@ -128,14 +119,6 @@ class CheckpointResumeTest {
     String message = org.junit.jupiter.api.Assertions.assertThrows(dev.sparktrain.UserError.class,
         () -> store.load(newest.toString(), null, 1)).getMessage();
     assertTrue(message.startsWith(newest.toString()), message);
-  }
-
-  private static List<Long> stepsIn(Path checkpoints) throws IOException {
-    if (!Files.isDirectory(checkpoints)) return List.of();
-    try (Stream<Path> s = Files.list(checkpoints)) {
-      return s.map(p -> p.getFileName().toString()).filter(n -> n.matches("ckpt-\\d{12}\\.stc"))
-          .map(n -> Long.parseLong(n.substring(5, 17))).sorted().toList();
-    }
   }
 
   private static JsonNode succeeds(String... args) {
@@ -158,7 +141,7 @@ class CheckpointResumeTest {
     CliRun.Result stopped = CliRun.inProcess(Hooks.of(stopAt57), concat("train", stoppedConf.toString(), ema));
     assertEquals(0, stopped.exitCode(), stopped.toString());
     assertEquals("test stop", stopped.json().path("stopped").asText(), stopped.stdout());
-    assertTrue(stepsIn(dir.resolve("ck-ema-stopped")).contains(57L), "a checkpoint where it stopped");
+    assertTrue(CliRun.checkpointSteps(dir.resolve("ck-ema-stopped")).contains(57L), "a checkpoint where it stopped");
     List<String> resume = new java.util.ArrayList<>(ema);
     resume.add("--resume");
     JsonNode resumed = succeeds(concat("train", stoppedConf.toString(), resume));

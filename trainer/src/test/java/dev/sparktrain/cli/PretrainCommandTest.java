@@ -22,7 +22,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
@@ -79,14 +78,6 @@ class PretrainCommandTest {
     });
   }
 
-  private static List<Long> stepsIn(Path checkpoints) throws IOException {
-    if (!Files.isDirectory(checkpoints)) return List.of();
-    try (Stream<Path> files = Files.list(checkpoints)) {
-      return files.map(p -> p.getFileName().toString()).filter(n -> n.matches("ckpt-\\d{12}\\.stc"))
-          .map(n -> Long.parseLong(n.substring(5, 17))).sorted().toList();
-    }
-  }
-
   @BeforeAll
   static void uninterrupted() throws Exception {
     CliRun.Result r = CliRun.inProcess("pretrain", conf("straight").toString());
@@ -126,14 +117,7 @@ class PretrainCommandTest {
     Path c = conf("killed");
     Path checkpoints = dir.resolve("ck-killed");
     Process child = CliRun.start(dir, "pretrain", c.toString());
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
-    while (stepsIn(checkpoints).stream().noneMatch(s -> s >= 40)) {
-      assertTrue(child.isAlive(), "the child ended before it was killed: " + Files.readString(dir.resolve(".cli-stderr")));
-      assertTrue(System.nanoTime() < deadline, "no checkpoint after 240 s");
-      Thread.sleep(100);
-    }
-    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-    assertEquals(137, child.exitValue(), "killed by SIGKILL");
+    CliRun.killAfterCheckpoint(child, dir, checkpoints, 40);
     assertTrue(Files.exists(checkpoints.resolve("_lease.json")), "a killed run leaves its lease behind");
     // its process is gone: the lease is taken over at once, without waiting for pretrain.lease_timeout (600 s)
     CliRun.Result r = CliRun.inProcess("pretrain", c.toString());
@@ -184,7 +168,7 @@ class PretrainCommandTest {
     Path c = conf("corrupt");
     Path checkpoints = dir.resolve("ck-corrupt");
     assertEquals(1, CliRun.inProcess(failAt(35), "pretrain", c.toString()).exitCode());
-    assertEquals(List.of(20L, 30L), stepsIn(checkpoints));
+    assertEquals(List.of(20L, 30L), CliRun.checkpointSteps(checkpoints));
     Path newest = checkpoints.resolve(String.format("ckpt-%012d.stc", 30));
     byte[] bytes = Files.readAllBytes(newest);
     Files.write(newest, java.util.Arrays.copyOf(bytes, bytes.length - 100));  // truncated

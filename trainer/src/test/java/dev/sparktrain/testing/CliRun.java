@@ -127,6 +127,30 @@ public final class CliRun {
     return r;
   }
 
+  /** The steps of the checkpoint files in a checkpoint directory, in order; empty when it does not exist. */
+  public static List<Long> checkpointSteps(Path checkpoints) throws IOException {
+    if (!Files.isDirectory(checkpoints)) return List.of();
+    try (java.util.stream.Stream<Path> s = Files.list(checkpoints)) {
+      return s.map(p -> p.getFileName().toString()).filter(n -> n.matches("ckpt-\\d{12}\\.stc"))
+          .map(n -> Long.parseLong(n.substring(5, 17))).sorted().toList();
+    }
+  }
+
+  /**
+   * Kills the child that {@link #start} started in workDir with SIGKILL once it has written a checkpoint at step
+   * {@code step} or later into checkpoints; fails if it ends first or writes none within 240 s.
+   */
+  public static void killAfterCheckpoint(Process child, Path workDir, Path checkpoints, long step) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
+    while (checkpointSteps(checkpoints).stream().noneMatch(s -> s >= step)) {
+      assertTrue(child.isAlive(), "the child ended before it was killed: " + Files.readString(workDir.resolve(".cli-stderr")));
+      assertTrue(System.nanoTime() < deadline, "no checkpoint after 240 s");
+      Thread.sleep(100);
+    }
+    child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    assertEquals(137, child.exitValue(), "killed by SIGKILL");
+  }
+
   /**
    * Starts the child JVM that {@link #subprocess} runs and returns it at once (for tests that kill it); its
    * stdout and stderr go to workDir/.cli-stdout and .cli-stderr.
