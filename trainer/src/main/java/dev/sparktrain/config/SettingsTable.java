@@ -83,6 +83,26 @@ public final class SettingsTable {
       .normalized(SettingsTable::trimmedLowerCase).mayDifferOnResume());
   public static final Setting<String> TRAIN_TRANSPORT = add(Setting.string("train.transport", "auto")
       .normalized(SettingsTable::trimmedLowerCase).mayDifferOnResume());
+  /** The barrier engine's step channel: encryption, the hang timeout, and where the driver's endpoint listens. */
+  public static final Setting<String> TRAIN_STEP_ENCRYPTION = add(Setting.<String>of("train.step_encryption", "auto",
+      (s, k, d) -> choice(s, k, d, List.of("auto", "on")), v -> v).mayDifferOnResume());
+  public static final Setting<Double> TRAIN_STEP_TIMEOUT = add(Setting.number("train.step_timeout", 0,
+      x -> x == 0 || (x >= 1 && Double.isFinite(x)), "0 (derived: 20 × the median step time, at least 60 s) or seconds ≥ 1")
+      .mayDifferOnResume());
+  public static final Setting<Integer> TRAIN_STEP_PORT = add(Setting.of("train.step_port", 0,
+      (s, k, d) -> {
+        int v = s.integer(k, d, 0);
+        if (v > 65535) throw new UserError(s.where(k) + " = " + v + ": a TCP port is 0 (any free port) to 65535");
+        return v;
+      }, Object::toString).mayDifferOnResume());
+  public static final Setting<String> TRAIN_STEP_ADVERTISE = add(Setting.<String>of("train.step_advertise", "",
+      (s, k, d) -> {
+        String v = s.string(k, d).trim();
+        if (!v.isEmpty() && !v.matches("[^\\s:]+:\\d{1,5}")) {
+          throw new UserError(s.where(k) + " = " + v + ": expected host:port (the address tasks connect to), or empty");
+        }
+        return v;
+      }, v -> v).mayDifferOnResume());
 
   // ---- checkpoints: where and how often, not what is trained
   public static final Setting<String> CHECKPOINT_DIR = add(Setting.string("checkpoint.dir", "").mayDifferOnResume());

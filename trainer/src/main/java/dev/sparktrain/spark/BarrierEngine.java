@@ -4,14 +4,17 @@ import dev.sparktrain.UserError;
 import dev.sparktrain.data.DataBlock;
 import dev.sparktrain.train.GradientSum;
 import dev.sparktrain.train.StepEngine;
+import dev.sparktrain.config.SettingsTable;
+import dev.sparktrain.transport.ChannelSecurity;
 import dev.sparktrain.transport.Frames;
 import dev.sparktrain.transport.StepClient;
 import dev.sparktrain.transport.StepServer;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
-import java.security.SecureRandom;
 import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskKilledException;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -37,29 +40,86 @@ final class BarrierEngine implements StepEngine {
   private final String label;
   private final StepServer server;
   private final String host;
-  private final long token = new SecureRandom().nextLong();
+  private final int advertisedPort;
+  private final ChannelSecurity.Run run;
+  private final Channel channel;
   private final String group = "sparktrain-barrier-" + Long.toHexString(System.nanoTime());
   private Thread job;
   private volatile Throwable jobError;
   private volatile boolean jobDone;
 
-  private final boolean tcpOnly;
+  /**
+   * The step channel's settings: tcpOnly (train.transport = tcp: tasks in the driver's JVM use TCP too, to measure
+   * it), encryption (train.step_encryption: auto follows Spark's, on always), the step timeout in seconds (0:
+   * derived), the port the endpoint binds (0: any) and the host:port tasks are told to connect to (empty: the
+   * driver's host and the bound port; for NAT, proxies and relays).
+   */
+  record Channel(boolean tcpOnly, String encryption, double timeoutSeconds, int port, String advertise) {
+    static Channel of(dev.sparktrain.config.TrainConfig cfg) {
+      return new Channel(cfg.training().transport().equals("tcp"), cfg.get(SettingsTable.TRAIN_STEP_ENCRYPTION),
+          cfg.get(SettingsTable.TRAIN_STEP_TIMEOUT), cfg.get(SettingsTable.TRAIN_STEP_PORT),
+          cfg.get(SettingsTable.TRAIN_STEP_ADVERTISE));
+    }
 
-  /** tcpOnly: tasks in the driver's JVM use TCP too (train.transport = tcp), to measure the transport. */
+    /**
+     * Whether frames are encrypted: with train.step_encryption = on, or when Spark encrypts its own traffic
+     * (spark.network.crypto.enabled, spark.ssl.enabled or spark.ssl.rpc.enabled), so that the channel is never
+     * weaker than the Spark it runs in.
+     */
+    boolean encrypt(SparkConf conf) {
+      return encryption.equals("on") || conf.getBoolean("spark.network.crypto.enabled", false)
+          || conf.getBoolean("spark.ssl.enabled", false) || conf.getBoolean("spark.ssl.rpc.enabled", false);
+    }
+  }
+
   BarrierEngine(JavaSparkContext sc, JavaRDD<DataBlock> train, PartitionStep step, int gradientLength, int statsCount, String label,
-                boolean tcpOnly) {
+                Channel channel, java.util.function.Consumer<String> log) {
     this.sc = sc;
-    this.tcpOnly = tcpOnly;
+    this.channel = channel;
     this.train = train;
     this.step = step;
     this.label = label;
     int partitions = train.getNumPartitions();
     var conf = sc.getConf();
-    this.host = conf.get("spark.driver.host", "127.0.0.1");
+    String driverHost = conf.get("spark.driver.host", "127.0.0.1");
+    boolean encrypt = channel.encrypt(conf);
     try {
-      this.server = new StepServer(conf.get("spark.driver.bindAddress", host), token, partitions, gradientLength, statsCount);
+      this.run = ChannelSecurity.Run.random(encrypt);
+    } catch (IllegalStateException e) {
+      throw new UserError("train.engine = barrier: " + e.getMessage());
+    }
+    StepServer.Config c = new StepServer.Config(conf.get("spark.driver.bindAddress", driverHost), channel.port(), run,
+        partitions, gradientLength, statsCount, channel.timeoutSeconds(), this::unanswered, log);
+    try {
+      this.server = new StepServer(c);
     } catch (IOException e) {
-      throw new UserError("train.engine = barrier: cannot open the step endpoint on " + host + ": " + e.getMessage());
+      throw new UserError("train.engine = barrier: cannot open the step endpoint on " + c.bindAddress() + ":"
+          + channel.port() + " (train.step_port): " + e.getMessage());
+    }
+    if (channel.advertise().isEmpty()) {
+      this.host = driverHost;
+      this.advertisedPort = server.port();
+    } else {
+      int colon = channel.advertise().lastIndexOf(':');
+      this.host = channel.advertise().substring(0, colon);
+      this.advertisedPort = Integer.parseInt(channel.advertise().substring(colon + 1));
+    }
+    log.accept(String.format("step channel: %s, %s; endpoint %s:%d%s", encrypt ? "AES-GCM encrypted" : "plain frames",
+        "HMAC-authenticated", c.bindAddress(), server.port(),
+        channel.advertise().isEmpty() ? "" : " (tasks connect to " + channel.advertise() + ")"));
+  }
+
+  /**
+   * The watchdog: a task that has not answered the step in flight within the step timeout is killed, so that
+   * Spark fails the barrier stage and relaunches it; if it does not end (its executor is frozen, e.g. SIGSTOP or a
+   * partition), its executor is killed and replaced, which fails the stage just the same.
+   */
+  private void unanswered(Frames.Hello task, long stepInFlight, long waitedMillis, boolean escalate) {
+    String reason = "sparktrain: " + task.describe() + " did not answer step " + stepInFlight + " within the step timeout";
+    if (!escalate) {
+      sc.sc().killTaskAttempt(task.taskId(), true, reason);
+    } else if (!task.executor().equals("driver")) {
+      sc.sc().killAndReplaceExecutor(task.executor());
     }
   }
 
@@ -71,13 +131,14 @@ final class BarrierEngine implements StepEngine {
   public void beginEpoch(int epoch, int first) {
     if (job != null && !jobDone) return;
     if (jobError != null) throw failure();
-    int port = server.port(), paramCount = Math.toIntExact(step.spec().paramCount()), iterations = step.plan().iterationsPerEpoch();
+    int port = advertisedPort, paramCount = Math.toIntExact(step.spec().paramCount()), iterations = step.plan().iterationsPerEpoch();
     String host = this.host;
-    long token = this.token;
+    ChannelSecurity.Run r = run;
     PartitionStep s = step;
-    boolean tcp = tcpOnly;
+    boolean tcp = channel.tcpOnly();
+    long silence = StepServer.taskSilenceMillis(channel.timeoutSeconds());
     Function1<Iterator<DataBlock>, Iterator<Object>> task =
-        (Function1<Iterator<DataBlock>, Iterator<Object>> & Serializable) it -> runTask(it, host, port, token, s, paramCount, tcp);
+        (Function1<Iterator<DataBlock>, Iterator<Object>> & Serializable) it -> runTask(it, host, port, r, s, paramCount, tcp, silence);
     jobDone = false;
     jobError = null;
     String description = String.format("%sbarrier stage from epoch %d iteration %d of %d", label, epoch + 1,
@@ -158,15 +219,16 @@ final class BarrierEngine implements StepEngine {
   }
 
   /** One barrier task: connect, then compute the steps the driver sends until it says STOP. */
-  private static Iterator<Object> runTask(Iterator<DataBlock> it, String host, int port, long token, PartitionStep s,
-                                          int paramCount, boolean tcpOnly) {
+  private static Iterator<Object> runTask(Iterator<DataBlock> it, String host, int port, ChannelSecurity.Run run,
+                                          PartitionStep s, int paramCount, boolean tcpOnly, long silenceMillis) {
     BarrierTaskContext ctx = BarrierTaskContext.get();
     int p = ctx.partitionId();
     DataBlock block = it.next();
-    Frames.Hello hello = new Frames.Hello(token, p, ctx.stageAttemptNumber(), ctx.attemptNumber());
+    Frames.Hello hello = new Frames.Hello(run.id(), ChannelSecurity.nonce(), p, ctx.stageAttemptNumber(),
+        ctx.attemptNumber(), ctx.taskAttemptId(), run.encrypt() ? Frames.ENCRYPTED : 0, SparkEnv.get().executorId());
     StepServer.Link link = tcpOnly ? null : StepServer.inProcess(hello);  // local mode: the driver's JVM
     try {
-      if (link == null) link = new StepClient(host, port, hello, paramCount);
+      if (link == null) link = new StepClient(host, port, run, hello, paramCount, silenceMillis);
       while (true) {
         StepServer.Message m = link.next(() -> {
           if (ctx.isInterrupted()) throw new TaskKilledException(ctx.getKillReason().getOrElse(() -> "killed"));

@@ -65,17 +65,18 @@ public enum Engine {
   }
 
   /**
-   * This engine over the training split; label prefixes job descriptions; tcp forces TCP for the barrier engine;
+   * This engine over the training split; label prefixes job descriptions; channel sets up the barrier engine's
+   * step channel, and log receives its lines;
    * tasks: how many tasks the job engine reads the partitions through (0: one per partition).
    */
-  StepEngine open(JavaSparkContext sc, TrainingData data, PartitionStep step, int treeDepth, String label, boolean tcp,
-                  int tasks) {
+  StepEngine open(JavaSparkContext sc, TrainingData data, PartitionStep step, int treeDepth, String label,
+                  BarrierEngine.Channel channel, java.util.function.Consumer<String> log, int tasks) {
     return switch (this) {
       case JOB -> new JobEngine(sc, data.trainParts(tasks == 0 ? data.partitions() : tasks), data.partitions(), step,
           treeDepth, label);
       case THREADS -> new ThreadsEngine(data.train(), step, label);
       case BARRIER -> new BarrierEngine(sc, data.train(), step, step.gradientLength(),
-          GradientTask.network(step.spec()).statsCount(), label, tcp);
+          GradientTask.network(step.spec()).statsCount(), label, channel, log);
     };
   }
 }

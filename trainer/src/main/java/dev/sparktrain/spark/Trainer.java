@@ -112,8 +112,8 @@ public final class Trainer {
         : new SnapshotEnsemble(keep, (long) iterations * tr.epochs() - 1, o.progress());
     TrainingLoop.Result r;
     long received;
-    try (StepEngine e = engine.open(sc, data, step, tr.treeDepth(), label, tr.transport().equals("tcp"),
-        o.tasks())) {
+    try (StepEngine e = engine.open(sc, data, step, tr.treeDepth(), label, BarrierEngine.Channel.of(cfg),
+        o.progress()::info, o.tasks())) {
       r = new TrainingLoop(network, e, next -> optimizer(cfg, network, next, freezing), schedule, tr.epochs(), iterations,
           validation, callbacks(o, schedule, ema, snapshots)).run(start);
       received = e.gradientBytesReceived();

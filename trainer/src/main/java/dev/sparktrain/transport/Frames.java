@@ -7,28 +7,38 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.zip.CRC32C;
 
 /**
  * The step protocol's frames (docs/step-protocol.md). Every frame is
  * <pre>
- *   u32 magic "STP1" | u32 type | u32 body length L | body (L bytes) | u32 CRC32C of type, length and body
+ *   u32 magic "STP2" | u32 type | u32 body length L | body (L bytes) | u32 CRC32C of type, length and body
  * </pre>
  * all little-endian. A reader states the largest body it accepts before anything is allocated, and checks the
- * magic, the type and the checksum; a frame that fails any check ends the connection with an error naming it.
+ * magic, the type and the checksum; a frame that fails any check ends the connection with an error naming it. On
+ * an encrypted channel every frame after the handshake travels sealed ({@link ChannelSecurity}):
+ * <pre>
+ *   u32 magic "STE2" | u32 L | AES-GCM ciphertext of the whole plain frame, and its 16-byte tag (L bytes)
+ * </pre>
  *
- * <p>Bodies: HELLO (task → driver) = u64 token, u32 partition, u32 stage attempt, u32 task attempt;
+ * <p>Bodies: HELLO (task → driver) = u64 run id, 16-byte nonce, u32 partition, u32 stage attempt, u32 task
+ * attempt, u64 task id, u32 flags, u16 k, k bytes of executor id (UTF-8); CHALLENGE (driver → task) = 16-byte
+ * nonce, u32 flags, 32-byte driver proof; PROOF (task → driver) = 32-byte task proof;
  * PARAMS (driver → task) = u64 step, u32 epoch, u32 iteration, u32 n, n × f32;
  * GRAD (task → driver) = u64 step, u32 partition, f64 loss sum, u64 count, u64 correct, u32 n, n × f32,
  * u32 m, m × f64 (n = 0: no example contributed; m = 0: no batch statistics);
- * STOP (driver → task) = empty.
+ * STOP and PING (driver → task) = empty.
  */
 public final class Frames {
   private Frames() {}
 
-  public static final int MAGIC = 0x31505453;  // "STP1" in little-endian byte order
-  public static final int HELLO = 1, PARAMS = 2, GRAD = 3, STOP = 4;
+  public static final int MAGIC = 0x32505453;  // "STP2" in little-endian byte order
+  public static final int SEALED_MAGIC = 0x32455453;  // "STE2": an encrypted frame
+  public static final int HELLO = 1, PARAMS = 2, GRAD = 3, STOP = 4, PING = 5, CHALLENGE = 6, PROOF = 7;
   public static final int HEADER = 12;
+  /** Flags of HELLO and CHALLENGE: the frames after the handshake are encrypted. */
+  public static final int ENCRYPTED = 1;
 
   /** A frame being written: reserve the header, put the body, then {@link #finish} and send. */
   public static final class Writer {
@@ -87,21 +97,49 @@ public final class Frames {
       out.write(buf.array(), 0, buf.position());
       out.flush();
     }
+
+    /** Writes the finished frame, sealed first when sealer is not null; sealed is a buffer the caller reuses. */
+    byte[] writeTo(OutputStream out, ChannelSecurity.Aead sealer, byte[] sealed) throws IOException {
+      return write(out, buf.array(), length(), sealer, sealed);
+    }
+  }
+
+  /**
+   * Writes the plain frame bytes frame[0, len), sealed with sealer unless it is null, and flushes; returns the
+   * buffer of sealed bytes (sealed, or a larger one), for the caller to reuse.
+   */
+  static byte[] write(OutputStream out, byte[] frame, int len, ChannelSecurity.Aead sealer, byte[] sealed)
+      throws IOException {
+    if (sealer == null) {
+      out.write(frame, 0, len);
+    } else {
+      int need = 8 + len + ChannelSecurity.TAG;
+      if (sealed == null || sealed.length < need) sealed = new byte[need];
+      out.write(sealed, 0, sealer.seal(frame, len, sealed));
+    }
+    out.flush();
+    return sealed;
   }
 
   /** A frame that was read: its type and its checked body (valid until the next read with the same reader). */
   public record Frame(int type, ByteBuffer body) {}
 
-  /** Reads frames from one stream into a reused buffer. */
+  /** Reads frames from one stream into a reused buffer; after {@link #decrypt}, sealed frames only. */
   public static final class Reader {
     private final DataInputStream in;
     private final String peer;
     private final CRC32C crc = new CRC32C();
-    private byte[] bytes = new byte[1024];
+    private byte[] bytes = new byte[1024], sealed = new byte[0];
+    private ChannelSecurity.Aead opener;
 
     public Reader(DataInputStream in, String peer) {
       this.in = in;
       this.peer = peer;
+    }
+
+    /** From now on every frame must arrive sealed, and is opened with opener. */
+    void decrypt(ChannelSecurity.Aead opener) {
+      this.opener = opener;
     }
 
     /** The next frame, whose body may not exceed maxBody bytes; EOFException at a clean end of stream. */
@@ -118,39 +156,139 @@ public final class Frames {
 
     /** As {@link #read} when the frame's first byte has already been read (after waiting for it). */
     public Frame readAfterFirstByte(int b0, int maxBody) throws IOException {
+      try {
+        return frameAfter(b0, maxBody);
+      } catch (EOFException e) {
+        throw new IOException(peer + ": truncated frame: the connection ended inside it");
+      }
+    }
+
+    private Frame frameAfter(int b0, int maxBody) throws IOException {
       bytes[0] = (byte) b0;
+      if (opener != null) return readSealed(maxBody);
       in.readFully(bytes, 1, HEADER - 1);
-      ByteBuffer h = ByteBuffer.wrap(bytes, 0, HEADER).order(ByteOrder.LITTLE_ENDIAN);
+      int len = bodyLength(bytes, maxBody);
+      if (bytes.length < HEADER + len + 4) bytes = java.util.Arrays.copyOf(bytes, HEADER + len + 4);
+      in.readFully(bytes, HEADER, len + 4);
+      return checked(bytes, len);
+    }
+
+    private Frame readSealed(int maxBody) throws IOException {
+      byte[] header = new byte[8];
+      header[0] = bytes[0];
+      in.readFully(header, 1, 7);
+      ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+      int magic = h.getInt(), len = h.getInt();
+      if (magic != SEALED_MAGIC) {
+        throw new IOException(peer + ": a plain frame (magic " + Integer.toHexString(magic) + ") on an encrypted channel");
+      }
+      int most = HEADER + maxBody + 4 + ChannelSecurity.TAG;
+      if (len < HEADER + 4 + ChannelSecurity.TAG || len > most) {
+        throw new IOException(peer + ": encrypted frame of " + len + " bytes; " + (HEADER + 4 + ChannelSecurity.TAG)
+            + " to " + most + " expected");
+      }
+      if (sealed.length < len) sealed = new byte[len];
+      in.readFully(sealed, 0, len);
+      if (bytes.length < len) bytes = new byte[len];
+      int plain = opener.open(header, sealed, len, bytes, peer);
+      int body = bodyLength(bytes, maxBody);
+      if (HEADER + body + 4 != plain) throw new IOException(peer + ": encrypted frame's length does not match its contents");
+      return checked(bytes, body);
+    }
+
+    /** Checks the magic, type and length of the header at b[0, 12) and returns the body's length. */
+    private int bodyLength(byte[] b, int maxBody) throws IOException {
+      ByteBuffer h = ByteBuffer.wrap(b, 0, HEADER).order(ByteOrder.LITTLE_ENDIAN);
       int magic = h.getInt(), type = h.getInt(), len = h.getInt();
       if (magic != MAGIC) throw new IOException(peer + ": not a sparktrain step frame (magic " + Integer.toHexString(magic) + ")");
-      if (type < HELLO || type > STOP) throw new IOException(peer + ": unknown frame type " + type);
+      if (type < HELLO || type > PROOF) throw new IOException(peer + ": unknown frame type " + type);
       if (len < 0 || len > maxBody) {
         throw new IOException(peer + ": frame type " + type + " has a " + len + "-byte body; at most " + maxBody + " expected");
       }
-      if (bytes.length < HEADER + len + 4) bytes = java.util.Arrays.copyOf(bytes, HEADER + len + 4);
-      in.readFully(bytes, HEADER, len + 4);
+      return len;
+    }
+
+    private Frame checked(byte[] b, int len) throws IOException {
+      int type = ByteBuffer.wrap(b, 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
       crc.reset();
-      crc.update(bytes, 4, HEADER - 4 + len);
-      ByteBuffer all = ByteBuffer.wrap(bytes, 0, HEADER + len + 4).order(ByteOrder.LITTLE_ENDIAN);
+      crc.update(b, 4, HEADER - 4 + len);
+      ByteBuffer all = ByteBuffer.wrap(b, 0, HEADER + len + 4).order(ByteOrder.LITTLE_ENDIAN);
       if (all.getInt(HEADER + len) != (int) crc.getValue()) {
         throw new IOException(peer + ": frame type " + type + " failed its CRC32C check");
       }
-      ByteBuffer body = ByteBuffer.wrap(bytes, HEADER, len).slice().order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer body = ByteBuffer.wrap(b, HEADER, len).slice().order(ByteOrder.LITTLE_ENDIAN);
       return new Frame(type, body);
     }
   }
 
   // ---- bodies ----
 
-  public record Hello(long token, int partition, int stageAttempt, int attempt) {
-    public static Hello decode(ByteBuffer b) {
-      return new Hello(b.getLong(), b.getInt(), b.getInt(), b.getInt());
+  /**
+   * A task's HELLO: its run, a fresh nonce, its partition and attempts, its Spark task id and executor (to name it
+   * and to kill it if it hangs), and the flags it expects.
+   */
+  public record Hello(long runId, byte[] nonce, int partition, int stageAttempt, int attempt, long taskId, int flags,
+                      String executor) {
+    /** The largest HELLO body: a 64-byte executor id at most. */
+    public static final int MAX_BODY = 8 + ChannelSecurity.NONCE + 4 + 4 + 4 + 8 + 4 + 2 + 64;
+
+    public static Hello decode(ByteBuffer b, String peer) throws IOException {
+      long run = b.getLong();
+      byte[] nonce = new byte[ChannelSecurity.NONCE];
+      b.get(nonce);
+      int partition = b.getInt(), stage = b.getInt(), attempt = b.getInt();
+      long task = b.getLong();
+      int flags = b.getInt(), k = b.getShort() & 0xFFFF;
+      if (k != b.remaining()) throw new IOException(peer + ": HELLO's executor id has " + b.remaining() + " bytes, not " + k);
+      byte[] e = new byte[k];
+      b.get(e);
+      return new Hello(run, nonce, partition, stage, attempt, task, flags, new String(e, StandardCharsets.UTF_8));
     }
 
-    public void encode(Writer w) {
-      w.begin(HELLO, 20).body().putLong(token).putInt(partition).putInt(stageAttempt).putInt(attempt);
-      w.finish();
+    /** The body's bytes, which both sides put in the handshake's transcript. */
+    public byte[] body() {
+      byte[] e = executor.getBytes(StandardCharsets.UTF_8);
+      if (e.length > 64) e = java.util.Arrays.copyOf(e, 64);
+      return ByteBuffer.allocate(MAX_BODY - 64 + e.length).order(ByteOrder.LITTLE_ENDIAN).putLong(runId).put(nonce)
+          .putInt(partition).putInt(stageAttempt).putInt(attempt).putLong(taskId).putInt(flags)
+          .putShort((short) e.length).put(e).array();
     }
+
+    /** "partition 3 (task 57, attempt 0 of stage attempt 1, executor 2)", for messages. */
+    public String describe() {
+      return "partition " + partition + " (task " + taskId + ", attempt " + attempt + " of stage attempt " + stageAttempt
+          + ", executor " + executor + ")";
+    }
+  }
+
+  /** Writes a frame of this type whose body is the given bytes. */
+  public static void encode(Writer w, int type, byte[] body) {
+    w.begin(type, body.length).body().put(body);
+    w.finish();
+  }
+
+  /** The driver's CHALLENGE: its nonce, the flags it confirms, and its proof of the secret. */
+  public record Challenge(byte[] nonce, int flags, byte[] proof) {
+    public static final int BODY = ChannelSecurity.NONCE + 4 + ChannelSecurity.MAC;
+
+    public static Challenge decode(ByteBuffer b) {
+      byte[] n = new byte[ChannelSecurity.NONCE], p = new byte[ChannelSecurity.MAC];
+      b.get(n);
+      int flags = b.getInt();
+      b.get(p);
+      return new Challenge(n, flags, p);
+    }
+
+    public byte[] body() {
+      return ByteBuffer.allocate(BODY).order(ByteOrder.LITTLE_ENDIAN).put(nonce).putInt(flags).put(proof).array();
+    }
+  }
+
+  /** The bytes of a frame's body, copied. */
+  public static byte[] copy(ByteBuffer body) {
+    byte[] b = new byte[body.remaining()];
+    body.duplicate().get(b);
+    return b;
   }
 
   /** Bytes of a PARAMS body for n parameters. */
@@ -174,12 +312,12 @@ public final class Frames {
     return h;
   }
 
-  /** Bytes of a GRAD body at most, for n parameters and m statistics. */
   /** The bytes a GRAD frame of n gradient values and m statistics takes on the wire: header, body, checksum. */
   public static long gradFrame(int n, int m) {
     return HEADER + (long) gradBody(n, m) + 4;
   }
 
+  /** Bytes of a GRAD body at most, for n parameters and m statistics. */
   public static int gradBody(int n, int m) {
     return 8 + 4 + 8 + 8 + 8 + 4 + 4 * n + 4 + 8 * m;
   }

@@ -11,9 +11,11 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 
 /**
- * A training task's side of the step protocol: connect and say HELLO, then {@link #next} until STOP. While it
- * waits for a frame it calls {@code whileWaiting} every 200 ms, so that a task Spark has killed (a sibling of the
- * barrier stage failed) notices and ends instead of holding its slot.
+ * A training task's side of the step protocol: connect, say HELLO and prove the run's secret (checking the
+ * driver's proof first), then {@link #next} until STOP. While it waits for a frame it calls {@code whileWaiting}
+ * every 200 ms, so that a task Spark has killed (a sibling of the barrier stage failed) notices and ends instead
+ * of holding its slot; and a driver that has sent nothing, not even a heartbeat, for {@code silenceMillis} is
+ * taken for gone, and the task fails instead of waiting forever.
  */
 public final class StepClient implements StepServer.Link {
   private final Socket socket;
@@ -23,10 +25,19 @@ public final class StepClient implements StepServer.Link {
   private final String peer;
   private final int paramCount;
   private final float[] params;
+  private final long silenceMillis;
+  private ChannelSecurity.Aead sealer;
+  private byte[] sealed;
 
-  public StepClient(String host, int port, Frames.Hello hello, int paramCount) throws IOException {
+  /**
+   * Connects to the driver's step endpoint and runs the handshake. hello's nonce must be fresh; run holds the
+   * secret and whether the channel is encrypted.
+   */
+  public StepClient(String host, int port, ChannelSecurity.Run run, Frames.Hello hello, int paramCount,
+                    long silenceMillis) throws IOException {
     this.paramCount = paramCount;
     this.params = new float[paramCount];
+    this.silenceMillis = silenceMillis;
     this.peer = "step endpoint " + host + ":" + port;
     socket = new Socket();
     socket.setTcpNoDelay(true);
@@ -39,21 +50,58 @@ public final class StepClient implements StepServer.Link {
     }
     reader = new Frames.Reader(new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16)), peer);
     out = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
-    hello.encode(writer);
+    try {
+      handshake(run, hello);
+    } catch (IOException | RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  /** HELLO, then the driver's CHALLENGE (whose proof is checked), then our PROOF; keys when encrypting. */
+  private void handshake(ChannelSecurity.Run run, Frames.Hello hello) throws IOException {
+    byte[] helloBody = hello.body();
+    Frames.encode(writer, Frames.HELLO, helloBody);
     writer.writeTo(out);
+    socket.setSoTimeout(30_000);
+    Frames.Frame f;
+    try {
+      f = reader.read(Frames.Challenge.BODY);
+    } catch (SocketTimeoutException e) {
+      throw new IOException(peer + ": no answer to the HELLO of partition " + hello.partition() + " within 30 s");
+    }
+    if (f.type() != Frames.CHALLENGE) throw new IOException(peer + ": expected CHALLENGE, got frame type " + f.type());
+    Frames.Challenge c = Frames.Challenge.decode(f.body());
+    byte[] transcript = ChannelSecurity.transcript(helloBody, c.nonce(), c.flags());
+    if (!ChannelSecurity.same(ChannelSecurity.driverProof(run.secret(), transcript), c.proof())) {
+      throw new IOException(peer + ": the endpoint did not prove this run's secret; it is not this run's driver");
+    }
+    if (c.flags() != hello.flags()) {
+      throw new IOException(peer + ": the driver's channel flags " + c.flags() + " differ from the task's " + hello.flags());
+    }
+    Frames.encode(writer, Frames.PROOF, ChannelSecurity.taskProof(run.secret(), transcript));
+    writer.writeTo(out);
+    if (run.encrypt()) {
+      sealer = ChannelSecurity.sealer(run.secret(), transcript, ChannelSecurity.TASK_TO_DRIVER);
+      reader.decrypt(ChannelSecurity.opener(run.secret(), transcript, ChannelSecurity.DRIVER_TO_TASK));
+    }
   }
 
   /** The next PARAMS (decoded into a buffer that the next call reuses) or STOP from the driver. */
   @Override
   public StepServer.Message next(Runnable whileWaiting) throws IOException {
-    Frames.Frame f = nextFrame(whileWaiting);
-    if (f.type() == Frames.STOP) return StepServer.Message.STOP;
-    Frames.StepHeader h = Frames.decodeParams(f.body(), params, peer);
-    return new StepServer.Message(h.step(), h.epoch(), h.iteration(), params);
+    while (true) {
+      Frames.Frame f = nextFrame(whileWaiting);
+      if (f.type() == Frames.PING) continue;
+      if (f.type() == Frames.STOP) return StepServer.Message.STOP;
+      Frames.StepHeader h = Frames.decodeParams(f.body(), params, peer);
+      return new StepServer.Message(h.step(), h.epoch(), h.iteration(), params);
+    }
   }
 
   private Frames.Frame nextFrame(Runnable whileWaiting) throws IOException {
     socket.setSoTimeout(200);
+    long since = System.nanoTime();
     int b0;
     while (true) {
       try {
@@ -61,13 +109,18 @@ public final class StepClient implements StepServer.Link {
         break;
       } catch (SocketTimeoutException e) {
         whileWaiting.run();
+        long quiet = (System.nanoTime() - since) / 1_000_000;
+        if (quiet > silenceMillis) {
+          throw new IOException(peer + ": nothing from the driver, not even a heartbeat, for " + quiet / 1000.0
+              + " s (train.step_timeout); the driver is gone or cut off, so the task ends");
+        }
       }
     }
     socket.setSoTimeout(0);
     if (b0 < 0) throw new java.io.EOFException(peer + ": the driver closed the connection");
     Frames.Frame f = reader.readAfterFirstByte(b0, Frames.paramsBody(paramCount));
-    if (f.type() != Frames.PARAMS && f.type() != Frames.STOP) {
-      throw new IOException(peer + ": expected PARAMS or STOP, got frame type " + f.type());
+    if (f.type() != Frames.PARAMS && f.type() != Frames.STOP && f.type() != Frames.PING) {
+      throw new IOException(peer + ": expected PARAMS, STOP or PING, got frame type " + f.type());
     }
     return f;
   }
@@ -75,7 +128,7 @@ public final class StepClient implements StepServer.Link {
   @Override
   public void sendGrad(long step, int partition, GradientSum.Node node) throws IOException {
     Frames.encodeGrad(writer, step, partition, node);
-    writer.writeTo(out);
+    sealed = writer.writeTo(out, sealer, sealed);
   }
 
   @Override

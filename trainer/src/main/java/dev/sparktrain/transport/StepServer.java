@@ -11,24 +11,26 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
  * The driver's aggregation endpoint of the barrier engine. Each training task connects once, says HELLO with the
- * run's token and its partition, and then loops: it receives PARAMS for a step, computes its gradient sum and
+ * run's id and its partition (after the handshake below), and then loops: it receives PARAMS for a step, computes its gradient sum and
  * answers GRAD. {@link #exchange} sends one step's parameters to every partition and returns when it holds every
  * partition's gradient for that step; the caller combines them along {@link GradientSum}'s fixed tree, so the
  * result is the job engine's bit for bit.
  *
  * <p>Tasks in other JVMs connect over TCP and speak the framed protocol ({@link Frames}); the frame of a step is
  * encoded once and written to all of them in parallel. A task in the driver's own JVM (local mode) finds the
- * endpoint by its token and exchanges the same messages through in-memory queues: the parameters and gradient
+ * endpoint by its run id and exchanges the same messages through in-memory queues: the parameters and gradient
  * arrays are handed over, not copied, and neither side writes to an array once it has been handed over.
  *
  * <p>Faults: when a task dies, Spark relaunches the whole barrier stage. The new tasks' HELLOs replace the old
@@ -36,24 +38,92 @@ import java.util.function.Supplier;
  * parameters came from. Gradients are pure functions of (parameters, step, partition), so a gradient received
  * before the failure equals its recomputation and is kept. Only the training thread calls exchange and stop;
  * one thread accepts and one thread per TCP connection reads, handing the frames over through a queue.
+ *
+ * <p>Security: a TCP connection is admitted only after the handshake of {@link ChannelSecurity} (the task proves
+ * the run's secret, the driver proves it back), and on an encrypted run every later frame is sealed. A refused
+ * connection is logged and closed. Hangs: a heartbeat thread sends PING to every connection idle for a while, so
+ * that tasks can tell a silent driver from a gone one; and a partition that does not answer a step within the
+ * step timeout is reported to the {@link Watchdog}, escalated after a grace, and given up on 30 s past the
+ * timeout, so that a hung task never stalls a run.
  */
 public final class StepServer implements AutoCloseable {
-  /** Endpoints of this JVM by token, for tasks that run in the driver's JVM. */
+  /** Endpoints of this JVM by run id, for tasks that run in the driver's JVM. */
   private static final Map<Long, StepServer> IN_PROCESS = new ConcurrentHashMap<>();
+  /** How long after a step timeout of t ms the watchdog is called again: 5 s, or t / 2 if shorter. */
+  static long escalateMillis(long t) {
+    return Math.min(5_000, t / 2);
+  }
+
+  /** How long after a step timeout of t ms the endpoint gives up: 30 s, or 3 t if shorter. */
+  static long giveUpMillis(long t) {
+    return Math.min(30_000, 3 * t);
+  }
 
   private final ServerSocket server;
-  private final long token;
+  private final Config config;
+  private final ChannelSecurity.Run run;
   private final int partitions, gradientLength, statsCount;
   /** Bytes of GRAD frames read from tasks over TCP (header, body and checksum), for the bytes-per-step figure. */
   private final java.util.concurrent.atomic.AtomicLong gradBytes = new java.util.concurrent.atomic.AtomicLong();
   private final LinkedBlockingQueue<Object> events = new LinkedBlockingQueue<>();
   private final Conn[] conns;
+  /** When the message in flight went to each partition's connection (System.nanoTime), 0 when it has not. */
+  private final long[] sentAt;
+  private final Set<TcpConn> live = ConcurrentHashMap.newKeySet();
   private final Frames.Writer writer = new Frames.Writer();
   private final ExecutorService senders;
+  /** Recent step times in ms (exchange, first send to last gradient), for the derived step timeout. */
+  private final double[] recent = new double[64];
+  private int recorded;
   /** What every newcomer is sent: the step in flight, or STOP; null before the first step. */
   private volatile Message current;
   private long encodedStep = Long.MIN_VALUE;
   private volatile boolean closed;
+
+  /**
+   * The endpoint's settings. port 0 is an ephemeral port; stepTimeoutSeconds 0 derives the timeout from the
+   * step times seen (20 × their median, at least 60 s); log receives the lines the driver should show (refused
+   * connections, hung partitions).
+   */
+  public record Config(String bindAddress, int port, ChannelSecurity.Run run, int partitions, int gradientLength,
+                       int statsCount, double stepTimeoutSeconds, Watchdog watchdog, Consumer<String> log) {
+    public Config {
+      if (!(stepTimeoutSeconds >= 0)) throw new IllegalArgumentException("step timeout " + stepTimeoutSeconds);
+    }
+
+    /** An ephemeral port on loopback, a fresh unencrypted run, the derived timeout, no watchdog, no log. */
+    public static Config local(int partitions, int gradientLength, int statsCount) {
+      return new Config("127.0.0.1", 0, ChannelSecurity.Run.random(false), partitions, gradientLength, statsCount, 0,
+          Watchdog.NONE, line -> {});
+    }
+
+    public Config withRun(ChannelSecurity.Run r) {
+      return new Config(bindAddress, port, r, partitions, gradientLength, statsCount, stepTimeoutSeconds, watchdog, log);
+    }
+
+    public Config withTimeout(double seconds, Watchdog w, Consumer<String> l) {
+      return new Config(bindAddress, port, run, partitions, gradientLength, statsCount, seconds, w, l);
+    }
+  }
+
+  /** Told about a partition whose task has not answered the step in flight within the step timeout. */
+  public interface Watchdog {
+    Watchdog NONE = (task, step, waitedMillis, escalate) -> {};
+
+    /**
+     * task has not answered step for waitedMillis: called at the timeout (escalate false: e.g. kill the task) and
+     * once more a few seconds later if it still has not (escalate true: e.g. replace its executor).
+     */
+    void unanswered(Frames.Hello task, long step, long waitedMillis, boolean escalate);
+  }
+
+  /**
+   * How long a task waits for a frame before it takes the driver for gone: the configured step timeout, or
+   * 60 s. The driver's heartbeats come four times as often.
+   */
+  public static long taskSilenceMillis(double stepTimeoutSeconds) {
+    return stepTimeoutSeconds > 0 ? Math.max(1000, (long) (stepTimeoutSeconds * 1000)) : 60_000;
+  }
 
   /** A message from the driver to a task: the parameters of a step, or (params == null) STOP. */
   public record Message(long step, int epoch, int iteration, float[] params) {
@@ -83,9 +153,22 @@ public final class StepServer implements AutoCloseable {
     }
   }
 
+  /** A PING frame's plain bytes. */
+  private static final byte[] PING;
+
+  static {
+    Frames.Writer w = new Frames.Writer();
+    w.begin(Frames.PING, 0).finish();
+    PING = java.util.Arrays.copyOf(w.array(), w.length());
+  }
+
   private static final class TcpConn extends Conn {
     final Socket socket;
     final OutputStream out;
+    /** Set once the handshake is done on an encrypted run; then every frame written is sealed first. */
+    ChannelSecurity.Aead sealer;
+    private byte[] sealed;
+    volatile long lastSend = System.nanoTime();
 
     TcpConn(Socket socket) throws IOException {
       this.socket = socket;
@@ -94,9 +177,14 @@ public final class StepServer implements AutoCloseable {
 
     @Override
     boolean send(Message m, Frames.Writer w) {
+      return write(w.array(), w.length());
+    }
+
+    /** Writes one frame (the sender threads, the heartbeat and the training thread share the stream). */
+    synchronized boolean write(byte[] frame, int len) {
       try {
-        out.write(w.array(), 0, w.length());
-        out.flush();
+        sealed = Frames.write(out, frame, len, sealer, sealed);
+        lastSend = System.nanoTime();
         return true;
       } catch (IOException e) {
         close();
@@ -139,18 +227,20 @@ public final class StepServer implements AutoCloseable {
   }
 
   /**
-   * Listens on bindAddress (an ephemeral port) for the tasks of a run with this token, which the tasks receive
-   * inside the Spark closure (over Spark's RPC, encrypted when Spark's is).
+   * Listens on the configured address for the tasks of the run, which receive its id and secret inside the
+   * Spark closure (over Spark's RPC, encrypted when Spark's is).
    */
-  public StepServer(String bindAddress, long token, int partitions, int gradientLength, int statsCount) throws IOException {
-    this.token = token;
-    this.partitions = partitions;
-    this.gradientLength = gradientLength;
-    this.statsCount = statsCount;
+  public StepServer(Config config) throws IOException {
+    this.config = config;
+    this.run = config.run();
+    this.partitions = config.partitions();
+    this.gradientLength = config.gradientLength();
+    this.statsCount = config.statsCount();
     this.conns = new Conn[partitions];
+    this.sentAt = new long[partitions];
     this.server = new ServerSocket();
     server.setReceiveBufferSize(1 << 22);
-    server.bind(new InetSocketAddress(InetAddress.getByName(bindAddress), 0), 64);
+    server.bind(new InetSocketAddress(InetAddress.getByName(config.bindAddress()), config.port()), 64);
     this.senders = Executors.newFixedThreadPool(partitions, r -> {
       Thread t = new Thread(r, "sparktrain-step-endpoint-send");
       t.setDaemon(true);
@@ -159,7 +249,26 @@ public final class StepServer implements AutoCloseable {
     Thread acceptor = new Thread(this::acceptLoop, "sparktrain-step-endpoint-accept");
     acceptor.setDaemon(true);
     acceptor.start();
-    IN_PROCESS.put(token, this);
+    Thread heartbeat = new Thread(this::heartbeatLoop, "sparktrain-step-endpoint-heartbeat");
+    heartbeat.setDaemon(true);
+    heartbeat.start();
+    IN_PROCESS.put(run.id(), this);
+  }
+
+  /** PING to every connection that was sent nothing for a quarter of the tasks' silence limit. */
+  private void heartbeatLoop() {
+    long every = taskSilenceMillis(config.stepTimeoutSeconds()) / 4;
+    while (!closed) {
+      try {
+        Thread.sleep(Math.max(50, every / 4));
+      } catch (InterruptedException e) {
+        return;
+      }
+      long now = System.nanoTime();
+      for (TcpConn c : live) {
+        if ((now - c.lastSend) / 1_000_000 >= every && !c.write(PING, PING.length)) live.remove(c);
+      }
+    }
   }
 
   /** Bytes of gradient frames received over TCP so far (in-process tasks send none). */
@@ -188,18 +297,14 @@ public final class StepServer implements AutoCloseable {
   }
 
   private void readLoop(TcpConn c) {
+    String peer = "step endpoint: task at " + c.socket.getRemoteSocketAddress();
     try {
-      String peer = "step endpoint: task at " + c.socket.getRemoteSocketAddress();
       Frames.Reader r = new Frames.Reader(new DataInputStream(new BufferedInputStream(c.socket.getInputStream(), 1 << 16)), peer);
-      c.socket.setSoTimeout(30_000);  // a HELLO must come promptly
-      Frames.Frame f = r.read(64);
-      if (f.type() != Frames.HELLO) throw new IOException(peer + ": expected HELLO, got frame type " + f.type());
-      Frames.Hello h = Frames.Hello.decode(f.body());
-      if (h.token() != token || h.partition() < 0 || h.partition() >= partitions) {
-        throw new IOException(peer + ": HELLO with a wrong token or partition " + h.partition());
-      }
-      c.hello = h;
+      c.socket.setSoTimeout(30_000);  // the handshake must come promptly
+      Frames.Hello h = handshake(c, r, peer);
       c.socket.setSoTimeout(0);
+      c.hello = h;
+      live.add(c);
       events.add(new Hello(c, h));
       int max = Frames.gradBody(gradientLength, statsCount);
       while (true) {
@@ -208,18 +313,76 @@ public final class StepServer implements AutoCloseable {
         gradBytes.addAndGet(Frames.HEADER + g.body().remaining() + 4);  // as Frames.gradFrame counts
         events.add(new Grad(c, Frames.decodeGrad(g.body(), gradientLength, statsCount, peer)));
       }
-    } catch (IOException e) {
+    } catch (Refused e) {
+      config.log().accept(e.getMessage());
       c.close();
+    } catch (IOException e) {
+      if (!(e instanceof java.io.EOFException)) config.log().accept(e.getMessage() + "; connection closed");
+      c.close();
+      live.remove(c);
       events.add(new Closed(c, e));
     }
   }
 
+  /** A connection the handshake turned away; the driver logs it. */
+  private static final class Refused extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    Refused(String peer, String why) {
+      super(peer + ": refused: " + why);
+    }
+  }
+
   /**
-   * The in-process link of a task in this JVM, or null when the endpoint with this token lives in another JVM
+   * The driver's side of the handshake: a HELLO of this run for a valid partition with the run's flags, then our
+   * CHALLENGE, then the task's PROOF, checked in constant time; on an encrypted run, the keys.
+   */
+  private Frames.Hello handshake(TcpConn c, Frames.Reader r, String peer) throws IOException {
+    Frames.Frame f = r.read(Frames.Hello.MAX_BODY);
+    if (f.type() != Frames.HELLO) throw new Refused(peer, "expected HELLO, got frame type " + f.type());
+    byte[] helloBody = Frames.copy(f.body());
+    Frames.Hello h = Frames.Hello.decode(f.body(), peer);
+    if (h.runId() != run.id()) {
+      throw new Refused(peer, String.format("HELLO from a task of another run (run %016x; this run is %016x)", h.runId(), run.id()));
+    }
+    if (h.partition() < 0 || h.partition() >= partitions) {
+      throw new Refused(peer, "HELLO for partition " + h.partition() + "; the run has " + partitions);
+    }
+    int flags = run.encrypt() ? Frames.ENCRYPTED : 0;
+    if (h.flags() != flags) {
+      throw new Refused(peer, "the task asks for " + ((h.flags() & Frames.ENCRYPTED) != 0 ? "an encrypted" : "a plain")
+          + " channel; this run's is " + (run.encrypt() ? "encrypted" : "plain"));
+    }
+    byte[] nonce = ChannelSecurity.bytes(ChannelSecurity.NONCE);
+    byte[] transcript = ChannelSecurity.transcript(helloBody, nonce, flags);
+    Frames.Writer w = new Frames.Writer();
+    Frames.encode(w, Frames.CHALLENGE, new Frames.Challenge(nonce, flags, ChannelSecurity.driverProof(run.secret(), transcript)).body());
+    w.writeTo(c.out);
+    Frames.Frame p;
+    try {
+      p = r.read(ChannelSecurity.MAC);
+    } catch (IOException e) {
+      throw new Refused(peer, "no PROOF after the CHALLENGE to " + h.describe() + ": " + e.getMessage());
+    }
+    if (p.type() != Frames.PROOF || p.body().remaining() != ChannelSecurity.MAC) {
+      throw new Refused(peer, "expected a PROOF of " + ChannelSecurity.MAC + " bytes, got frame type " + p.type());
+    }
+    if (!ChannelSecurity.same(ChannelSecurity.taskProof(run.secret(), transcript), Frames.copy(p.body()))) {
+      throw new Refused(peer, h.describe() + " failed authentication: a wrong secret, or a replayed HELLO");
+    }
+    if (run.encrypt()) {
+      c.sealer = ChannelSecurity.sealer(run.secret(), transcript, ChannelSecurity.DRIVER_TO_TASK);
+      r.decrypt(ChannelSecurity.opener(run.secret(), transcript, ChannelSecurity.TASK_TO_DRIVER));
+    }
+    return h;
+  }
+
+  /**
+   * The in-process link of a task in this JVM, or null when the endpoint of this run lives in another JVM
    * (the task then connects over TCP).
    */
   public static Link inProcess(Frames.Hello hello) {
-    StepServer s = IN_PROCESS.get(hello.token());
+    StepServer s = IN_PROCESS.get(hello.runId());
     if (s == null || s.closed) return null;
     LocalConn c = new LocalConn();
     c.hello = hello;
@@ -278,9 +441,12 @@ public final class StepServer implements AutoCloseable {
    */
   public GradientSum.Node[] exchange(long step, int epoch, int iteration, float[] params,
                                      Supplier<RuntimeException> failure) {
+    long start = System.nanoTime();
+    long timeout = stepTimeoutMillis();
     current = new Message(step, epoch, iteration, params);
     sendToAll();
     GradientSum.Node[] got = new GradientSum.Node[partitions];
+    int[] reported = new int[partitions];
     int have = 0;
     while (have < partitions) {
       Object e = take(failure);
@@ -291,11 +457,59 @@ public final class StepServer implements AutoCloseable {
           got[p] = gr.node();
           have++;
         }
-      } else {
+      } else if (e != null) {
+        if (e instanceof Hello h) reported[h.hello().partition()] = 0;  // a new attempt: its clock starts again
         handle(e);
       }
+      watch(step, got, reported, timeout);
     }
+    record((System.nanoTime() - start) / 1e6);
     return got;
+  }
+
+  /**
+   * The partitions whose connection was sent this step more than the timeout ago and has not answered: the
+   * watchdog hears of them at the timeout and again {@link #escalateMillis} later, and {@link #giveUpMillis} past
+   * the timeout the run fails, never hangs.
+   */
+  private void watch(long step, GradientSum.Node[] got, int[] reported, long timeout) {
+    long now = System.nanoTime();
+    for (int p = 0; p < partitions; p++) {
+      Conn c = conns[p];
+      if (got[p] != null || c == null || sentAt[p] == 0) continue;
+      long waited = (now - sentAt[p]) / 1_000_000;
+      if (waited < timeout) continue;
+      Frames.Hello task = c.hello;
+      String what = task.describe() + " has not answered step " + step + " for " + waited / 1000.0 + " s (train.step_timeout "
+          + (config.stepTimeoutSeconds() > 0 ? config.stepTimeoutSeconds() + " s" : timeout / 1000.0 + " s, derived")
+          + ")";
+      if (reported[p] == 0) {
+        reported[p] = 1;
+        config.log().accept("step endpoint: " + what + "; failing its task so that Spark retries the stage");
+        config.watchdog().unanswered(task, step, waited, false);
+      } else if (reported[p] == 1 && waited >= timeout + escalateMillis(timeout)) {
+        reported[p] = 2;
+        config.log().accept("step endpoint: " + what + "; its task did not end when killed: replacing executor " + task.executor());
+        config.watchdog().unanswered(task, step, waited, true);
+      } else if (waited >= timeout + giveUpMillis(timeout)) {
+        throw new dev.sparktrain.JobFailure("step endpoint: " + what + ", and Spark did not replace it within "
+            + giveUpMillis(timeout) / 1000.0 + " s; giving up (resume from the last checkpoint with --resume)");
+      }
+    }
+  }
+
+  /** The step timeout in ms: the configured one, or 20 × the median of recent step times, at least 60 s. */
+  long stepTimeoutMillis() {
+    if (config.stepTimeoutSeconds() > 0) return (long) (config.stepTimeoutSeconds() * 1000);
+    int n = Math.min(recorded, recent.length);
+    if (n == 0) return 60_000;
+    double[] r = java.util.Arrays.copyOf(recent, n);
+    java.util.Arrays.sort(r);
+    return Math.max(60_000, (long) (20 * r[n / 2]));
+  }
+
+  private void record(double millis) {
+    recent[recorded++ % recent.length] = millis;
   }
 
   /** Ends the run of steps: every task, connected now or later (a relaunched stage), is told to stop. */
@@ -317,13 +531,16 @@ public final class StepServer implements AutoCloseable {
       if (c.isTcp()) sent[p] = senders.submit(() -> c.send(current, writer));
       else if (!c.send(current, writer)) conns[p] = null;
     }
+    long now = System.nanoTime();
     for (int p = 0; p < partitions; p++) {
+      sentAt[p] = conns[p] == null ? 0 : now;
       if (sent[p] == null) continue;
       try {
         if (!sent[p].get()) conns[p] = null;
       } catch (Exception e) {
         conns[p] = null;
       }
+      if (conns[p] == null) sentAt[p] = 0;
     }
   }
 
@@ -351,14 +568,14 @@ public final class StepServer implements AutoCloseable {
     }
   }
 
+  /** The next event, or null after 100 ms without one; throws what failure reports. */
   private Object take(Supplier<RuntimeException> failure) {
     try {
-      while (true) {
-        Object e = events.poll(100, TimeUnit.MILLISECONDS);
-        if (e != null) return e;
-        RuntimeException f = failure.get();
-        if (f != null) throw f;
-      }
+      Object e = events.poll(100, TimeUnit.MILLISECONDS);
+      if (e != null) return e;
+      RuntimeException f = failure.get();
+      if (f != null) throw f;
+      return null;
     } catch (InterruptedException ie) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while waiting for gradients", ie);
@@ -376,13 +593,18 @@ public final class StepServer implements AutoCloseable {
       }
       if (old != null) old.close();
       conns[p] = h.conn();
+      sentAt[p] = 0;
       if (current != null) {
         if (h.conn().isTcp()) encodeCurrent();
         if (!h.conn().send(current, writer)) conns[p] = null;
+        else sentAt[p] = System.nanoTime();
       }
     } else if (e instanceof Closed c) {
       Frames.Hello h = c.conn().hello;
-      if (h != null && conns[h.partition()] == c.conn()) conns[h.partition()] = null;
+      if (h != null && conns[h.partition()] == c.conn()) {
+        conns[h.partition()] = null;
+        sentAt[h.partition()] = 0;
+      }
     }
     // a GRAD outside exchange (a stale step) is dropped
   }
@@ -400,7 +622,7 @@ public final class StepServer implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    IN_PROCESS.remove(token, this);
+    IN_PROCESS.remove(run.id(), this);
     try {
       server.close();
     } catch (IOException ignored) {

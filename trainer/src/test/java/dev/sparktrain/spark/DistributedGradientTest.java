@@ -129,7 +129,7 @@ class DistributedGradientTest {
   /** tasks: how many tasks read the partitions (0: one per partition). */
   private static GradientSum.Node oneStep(JavaSparkContext sc, TrainingData data, PartitionStep step, float[] params, int t,
                                           int tasks) {
-    try (StepEngine e = Engine.JOB.open(sc, data, step, 2, "", false, tasks)) {
+    try (StepEngine e = Engine.JOB.open(sc, data, step, 2, "", null, line -> {}, tasks)) {
       GradientSum.Node n = e.gradient(params, 1, t);
       return new GradientSum.Node(n.grad().clone(), n.lossSum(), n.count(), n.correct(), n.stats());
     }

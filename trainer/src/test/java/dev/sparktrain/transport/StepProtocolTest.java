@@ -76,17 +76,18 @@ class StepProtocolTest {
   }
 
   /** A fake task: connects, then answers each PARAMS with grad = params · (partition + 1), count 1. */
-  private static CompletableFuture<Integer> task(int port, long token, int partition, int stageAttempt, int stepsThenDie) {
-    return task(port, token, partition, stageAttempt, stepsThenDie, false);
+  static CompletableFuture<Integer> task(int port, ChannelSecurity.Run run, int partition, int stageAttempt, int stepsThenDie) {
+    return task(port, run, partition, stageAttempt, stepsThenDie, false);
   }
 
   /** As above, connected in-process (a task in the driver's JVM) or over TCP. */
-  private static CompletableFuture<Integer> task(int port, long token, int partition, int stageAttempt, int stepsThenDie,
-                                                 boolean inProcess) {
+  static CompletableFuture<Integer> task(int port, ChannelSecurity.Run run, int partition, int stageAttempt, int stepsThenDie,
+                                         boolean inProcess) {
     return CompletableFuture.supplyAsync(() -> {
       int steps = 0;
-      Frames.Hello hello = new Frames.Hello(token, partition, stageAttempt, 0);
-      try (StepServer.Link c = inProcess ? StepServer.inProcess(hello) : new StepClient("127.0.0.1", port, hello, 3)) {
+      Frames.Hello hello = new Frames.Hello(run.id(), ChannelSecurity.nonce(), partition, stageAttempt, 0, 1000 + partition,
+          run.encrypt() ? Frames.ENCRYPTED : 0, "test-executor");
+      try (StepServer.Link c = inProcess ? StepServer.inProcess(hello) : new StepClient("127.0.0.1", port, run, hello, 3, 60_000)) {
         while (true) {
           StepServer.Message m = c.next(() -> {});
           if (m.isStop()) return steps;
@@ -104,24 +105,31 @@ class StepProtocolTest {
 
   @Test
   void aRelaunchedTaskIsSentTheStepInFlightAndTheResultIsUnchanged() throws Exception {
-    relaunch(false);
+    relaunch(false, false);
+  }
+
+  @Test
+  void anEncryptedChannelGivesTheSameExchange() throws Exception {
+    relaunch(false, true);
   }
 
   @Test
   void inProcessTasksFollowTheSameProtocol() throws Exception {
-    relaunch(true);
+    relaunch(true, false);
   }
 
-  private void relaunch(boolean inProcess) throws Exception {
-    long token = inProcess ? 43 : 42;
-    try (StepServer server = new StepServer("127.0.0.1", token, 2, 3, 0)) {
+  private void relaunch(boolean inProcess, boolean encrypt) throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(encrypt);
+    List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
+    try (StepServer server = new StepServer(StepServer.Config.local(2, 3, 0).withRun(run).withTimeout(0, StepServer.Watchdog.NONE, log::add))) {
       List<CompletableFuture<Integer>> tasks = new ArrayList<>();
-      tasks.add(task(server.port(), token, 0, 0, -1, inProcess));
-      tasks.add(task(server.port(), token, 1, 0, 2, inProcess));  // partition 1 dies at its third step
-      CompletableFuture<Integer> impostor = task(server.port(), token + 1, 0, 0, -1);  // a wrong token is refused
+      tasks.add(task(server.port(), run, 0, 0, -1, inProcess));
+      tasks.add(task(server.port(), run, 1, 0, 2, inProcess));  // partition 1 dies at its third step
+      // a task of another run (another id and secret) is refused
+      CompletableFuture<Integer> impostor = task(server.port(), ChannelSecurity.Run.random(encrypt), 0, 0, -1);
       float[] params = {1, 2, 3};
       for (int step = 0; step < 5; step++) {
-        if (step == 2) tasks.add(task(server.port(), token, 1, 1, -1, inProcess));  // Spark's relaunch, stage attempt 1
+        if (step == 2) tasks.add(task(server.port(), run, 1, 1, -1, inProcess));  // Spark's relaunch, stage attempt 1
         GradientSum.Node[] got = server.exchange(step, 0, step, params, () -> null);
         for (int part = 0; part < 2; part++) {
           for (int i = 0; i < 3; i++) assertEquals(params[i] * (part + 1), got[part].grad()[i], "step " + step);
@@ -132,13 +140,14 @@ class StepProtocolTest {
       assertEquals(-1, tasks.get(1).get(10, TimeUnit.SECONDS), "the task that died");
       assertEquals(5, tasks.get(0).get(10, TimeUnit.SECONDS));
       assertEquals(3, tasks.get(2).get(10, TimeUnit.SECONDS), "the relaunched task computed steps 2, 3, 4");
-      assertEquals(-2, impostor.get(10, TimeUnit.SECONDS), "a HELLO with the wrong token ends the connection");
+      assertEquals(-2, impostor.get(10, TimeUnit.SECONDS), "a HELLO of another run ends the connection");
+      assertTrue(log.stream().anyMatch(l -> l.contains("refused: HELLO from a task of another run")), log.toString());
     }
   }
 
   @Test
   void aFailedJobEndsTheWait() throws Exception {
-    try (StepServer server = new StepServer("127.0.0.1", 1, 2, 3, 0)) {
+    try (StepServer server = new StepServer(StepServer.Config.local(2, 3, 0))) {
       IllegalStateException e = assertThrows(IllegalStateException.class,
           () -> server.exchange(0, 0, 0, new float[3], () -> new IllegalStateException("the barrier job failed")));
       assertEquals("the barrier job failed", e.getMessage());

@@ -1,0 +1,176 @@
+package dev.sparktrain.transport;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.Mac;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * The step channel's protection (docs/step-protocol.md, "Security"), from the JDK's own crypto.
+ *
+ * <p><b>Authentication.</b> Each run draws a random 256-bit secret, which reaches its tasks inside the Spark
+ * closure. A connection proves knowledge of it without sending it: the task's HELLO carries a fresh 16-byte nonce,
+ * the driver answers with its own nonce and HMAC-SHA256(secret, "server" ‖ transcript), and the task answers with
+ * HMAC-SHA256(secret, "client" ‖ transcript), where the transcript is the HELLO body, the driver's nonce and the
+ * negotiated flags. Each side checks the other's MAC in constant time. A replayed HELLO meets a new driver nonce,
+ * so its old proof no longer matches.
+ *
+ * <p><b>Encryption</b> (when the run asks for it). Both directions get their own AES-128-GCM key, derived from
+ * the secret and the transcript (so from both nonces): prk = HMAC(secret, "keys" ‖ transcript), key =
+ * HMAC(prk, "task→driver" or "driver→task")[0, 16). The k-th frame in a direction is sealed with the 96-bit nonce
+ * (direction, k), and the 8 header bytes in front of the ciphertext are its associated data. A tampered frame, a
+ * frame replayed or reordered within a connection, or one taken from another connection fails its tag.
+ */
+public final class ChannelSecurity {
+  private ChannelSecurity() {}
+
+  public static final int SECRET = 32, NONCE = 16, MAC = 32, TAG = 16;
+  private static final SecureRandom RANDOM = new SecureRandom();
+  static final int TASK_TO_DRIVER = 1, DRIVER_TO_TASK = 2;
+
+  /** A run's identity and secret, and whether its frames are encrypted. */
+  public record Run(long id, byte[] secret, boolean encrypt) implements java.io.Serializable {
+    public Run {
+      if (secret.length != SECRET) throw new IllegalArgumentException("the step channel's secret has " + secret.length + " bytes, not " + SECRET);
+    }
+
+    /** A fresh run: a random id and a random secret. */
+    public static Run random(boolean encrypt) {
+      if (encrypt) checkAvailable();
+      return new Run(RANDOM.nextLong(), bytes(SECRET), encrypt);
+    }
+  }
+
+  /** A fresh nonce for a HELLO. */
+  public static byte[] nonce() {
+    return bytes(NONCE);
+  }
+
+  static byte[] bytes(int n) {
+    byte[] b = new byte[n];
+    RANDOM.nextBytes(b);
+    return b;
+  }
+
+  /** Fails with a clear message when this JVM cannot encrypt the channel: the channel never falls back to plain text. */
+  public static void checkAvailable() {
+    try {
+      Cipher.getInstance("AES/GCM/NoPadding");
+      Mac.getInstance("HmacSHA256");
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the step channel must be encrypted (Spark's network encryption is on), but this "
+          + "JVM has no AES/GCM or HmacSHA256: " + e.getMessage(), e);
+    }
+  }
+
+  /** What both sides MAC and derive keys from: the HELLO body, the driver's nonce and the flags it confirmed. */
+  static byte[] transcript(byte[] helloBody, byte[] driverNonce, int flags) {
+    ByteBuffer b = ByteBuffer.allocate(helloBody.length + NONCE + 4).order(ByteOrder.LITTLE_ENDIAN);
+    return b.put(helloBody).put(driverNonce).putInt(flags).array();
+  }
+
+  static byte[] mac(byte[] key, String label, byte[] data) {
+    try {
+      Mac m = Mac.getInstance("HmacSHA256");
+      m.init(new SecretKeySpec(key, "HmacSHA256"));
+      m.update(label.getBytes(StandardCharsets.US_ASCII));
+      return m.doFinal(data);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256: " + e.getMessage(), e);
+    }
+  }
+
+  static byte[] driverProof(byte[] secret, byte[] transcript) {
+    return mac(secret, "sparktrain step driver", transcript);
+  }
+
+  static byte[] taskProof(byte[] secret, byte[] transcript) {
+    return mac(secret, "sparktrain step task", transcript);
+  }
+
+  static boolean same(byte[] expected, byte[] got) {
+    return MessageDigest.isEqual(expected, got);
+  }
+
+  /** The sealing side of one direction of a connection. */
+  static Aead sealer(byte[] secret, byte[] transcript, int direction) {
+    return new Aead(key(secret, transcript, direction), direction, Cipher.ENCRYPT_MODE);
+  }
+
+  /** The opening side of one direction of a connection. */
+  static Aead opener(byte[] secret, byte[] transcript, int direction) {
+    return new Aead(key(secret, transcript, direction), direction, Cipher.DECRYPT_MODE);
+  }
+
+  private static byte[] key(byte[] secret, byte[] transcript, int direction) {
+    byte[] prk = mac(secret, "sparktrain step keys", transcript);
+    return Arrays.copyOf(mac(prk, direction == TASK_TO_DRIVER ? "task to driver" : "driver to task", new byte[0]), 16);
+  }
+
+  /**
+   * AES-128-GCM over one direction of one connection. Frame k (0, 1, 2, ...) uses the nonce (direction, k), so
+   * frames are opened in the order they were sealed, and each exactly once. Not thread-safe: one writer, one reader.
+   */
+  static final class Aead {
+    private final SecretKeySpec key;
+    private final int direction, mode;
+    private final Cipher cipher;
+    private final byte[] nonce = new byte[12];
+    private long sequence;
+
+    private Aead(byte[] key, int direction, int mode) {
+      this.key = new SecretKeySpec(key, "AES");
+      this.direction = direction;
+      this.mode = mode;
+      try {
+        this.cipher = Cipher.getInstance("AES/GCM/NoPadding");
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("the encrypted step channel needs AES/GCM: " + e.getMessage(), e);
+      }
+    }
+
+    private void next() throws GeneralSecurityException {
+      ByteBuffer.wrap(nonce).order(ByteOrder.LITTLE_ENDIAN).putInt(direction).putLong(sequence++);
+      cipher.init(mode, key, new GCMParameterSpec(8 * TAG, nonce));
+    }
+
+    /**
+     * Seals frame bytes plain[0, len) into out as u32 SEALED magic, u32 L, L bytes of ciphertext and tag; returns
+     * the bytes written. out must hold 8 + len + TAG.
+     */
+    int seal(byte[] plain, int len, byte[] out) {
+      ByteBuffer.wrap(out, 0, 8).order(ByteOrder.LITTLE_ENDIAN).putInt(Frames.SEALED_MAGIC).putInt(len + TAG);
+      try {
+        next();
+        cipher.updateAAD(out, 0, 8);
+        return 8 + cipher.doFinal(plain, 0, len, out, 8);
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("sealing a step frame: " + e.getMessage(), e);
+      }
+    }
+
+    /** Opens sealed[0, len) whose 8 header bytes are header[0, 8) into out; returns the plaintext's length. */
+    int open(byte[] header, byte[] sealed, int len, byte[] out, String peer) throws IOException {
+      long k = sequence;
+      try {
+        next();
+        cipher.updateAAD(header, 0, 8);
+        return cipher.doFinal(sealed, 0, len, out, 0);
+      } catch (AEADBadTagException e) {
+        throw new IOException(peer + ": encrypted frame " + k + " failed authentication (tampered, truncated, "
+            + "reordered, replayed or from another connection); closing the connection");
+      } catch (GeneralSecurityException e) {
+        throw new IOException(peer + ": encrypted frame " + k + ": " + e.getMessage(), e);
+      }
+    }
+  }
+}

@@ -1,0 +1,349 @@
+package dev.sparktrain.transport;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sparktrain.JobFailure;
+import dev.sparktrain.train.GradientSum;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The step channel's handshake and sealed frames, without Spark: the right secret connects; a wrong secret, a
+ * replayed HELLO, a frame from another connection, one flipped bit of ciphertext, a replayed or reordered frame and
+ * a truncated frame are each refused, and the driver logs why. Also the hang guards: a partition that does not
+ * answer is reported to the watchdog and then given up on, a task whose driver falls silent ends, and heartbeats
+ * keep an idle task from taking a live driver for gone.
+ */
+class StepChannelSecurityTest {
+  private final List<String> log = Collections.synchronizedList(new ArrayList<>());
+
+  private StepServer server(ChannelSecurity.Run run, int partitions) throws IOException {
+    return new StepServer(StepServer.Config.local(partitions, 3, 0).withRun(run).withTimeout(0, StepServer.Watchdog.NONE, log::add));
+  }
+
+  /** A task speaking the protocol by hand, so that the test can send what a real task never would. */
+  static final class RawTask implements AutoCloseable {
+    final Socket socket;
+    final DataInputStream in;
+    final OutputStream out;
+    final Frames.Reader reader;
+    final ByteArrayOutputStream sent = new ByteArrayOutputStream();
+    ChannelSecurity.Aead sealer;
+
+    /** Connects and runs the handshake for partition, proving proofSecret (the run's, or a wrong one). */
+    RawTask(int port, ChannelSecurity.Run run, int partition, byte[] proofSecret) throws IOException {
+      socket = new Socket("127.0.0.1", port);
+      socket.setSoTimeout(10_000);
+      in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+      out = socket.getOutputStream();
+      reader = new Frames.Reader(in, "raw task");
+      byte[] hello = new Frames.Hello(run.id(), ChannelSecurity.nonce(), partition, 0, 0, 7, run.encrypt() ? 1 : 0, "raw").body();
+      send(frame(Frames.HELLO, hello));
+      Frames.Challenge c = Frames.Challenge.decode(reader.read(Frames.Challenge.BODY).body());
+      byte[] transcript = ChannelSecurity.transcript(hello, c.nonce(), c.flags());
+      send(frame(Frames.PROOF, ChannelSecurity.taskProof(proofSecret, transcript)));
+      if (run.encrypt()) {
+        sealer = ChannelSecurity.sealer(run.secret(), transcript, ChannelSecurity.TASK_TO_DRIVER);
+        reader.decrypt(ChannelSecurity.opener(run.secret(), transcript, ChannelSecurity.DRIVER_TO_TASK));
+      }
+    }
+
+    /** Replays recorded handshake bytes (a HELLO and its PROOF) on a new connection. */
+    RawTask(int port, byte[] helloFrame, byte[] proofFrame) throws IOException {
+      socket = new Socket("127.0.0.1", port);
+      socket.setSoTimeout(10_000);
+      in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+      out = socket.getOutputStream();
+      reader = new Frames.Reader(in, "replayer");
+      send(helloFrame);
+      reader.read(Frames.Challenge.BODY);
+      send(proofFrame);
+    }
+
+    void send(byte[] b) throws IOException {
+      sent.write(b);
+      out.write(b);
+      out.flush();
+    }
+
+    /** The bytes of a sealed GRAD frame of this connection (the next in its sequence). */
+    byte[] sealedGrad(long step, int partition) {
+      Frames.Writer w = new Frames.Writer();
+      Frames.encodeGrad(w, step, partition, new GradientSum.Node(new float[] {1, 2, 3}, 1, 1, 0));
+      byte[] b = new byte[8 + w.length() + ChannelSecurity.TAG];
+      int n = sealer.seal(w.array(), w.length(), b);
+      return Arrays.copyOf(b, n);
+    }
+
+    /** Whether the driver closed the connection within 10 s (reads what is left until the end). */
+    boolean closedByDriver() throws IOException {
+      try {
+        while (in.read() >= 0) {
+          // drain PARAMS or PING
+        }
+        return true;
+      } catch (SocketTimeoutException e) {
+        return false;
+      } catch (IOException e) {
+        return true;  // reset
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+
+  static byte[] frame(int type, byte[] body) {
+    Frames.Writer w = new Frames.Writer();
+    Frames.encode(w, type, body);
+    return Arrays.copyOf(w.array(), w.length());
+  }
+
+  /** Runs exchange for step 0 in the background until stopped; returns it and the flag that stops it. */
+  private static CompletableFuture<GradientSum.Node[]> exchange(StepServer s, AtomicBoolean stop) {
+    return CompletableFuture.supplyAsync(() -> s.exchange(0, 0, 0, new float[] {4, 5, 6},
+        () -> stop.get() ? new IllegalStateException("stopped") : null));
+  }
+
+  private boolean logged(String text) throws InterruptedException {
+    for (int i = 0; i < 100; i++) {
+      synchronized (log) {
+        if (log.stream().anyMatch(l -> l.contains(text))) return true;
+      }
+      Thread.sleep(50);
+    }
+    return false;
+  }
+
+  @Test
+  void theRightSecretConnectsAndEveryFrameIsSealed() throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
+    AtomicBoolean stop = new AtomicBoolean();
+    try (StepServer s = server(run, 1); RawTask t = new RawTask(s.port(), run, 0, run.secret())) {
+      CompletableFuture<GradientSum.Node[]> x = exchange(s, stop);
+      Frames.Frame params = t.reader.read(Frames.paramsBody(3));  // opened with the connection's key
+      float[] p = new float[3];
+      Frames.decodeParams(params.body(), p, "test");
+      assertArrayEquals(new float[] {4, 5, 6}, p);
+      t.send(t.sealedGrad(0, 0));
+      assertArrayEquals(new float[] {1, 2, 3}, x.get(10, TimeUnit.SECONDS)[0].grad());
+      assertEquals(List.of(), log);
+    }
+  }
+
+  @Test
+  void aWrongSecretIsRefusedOnBothSides() throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
+    byte[] wrong = ChannelSecurity.Run.random(true).secret();
+    try (StepServer s = server(run, 1)) {
+      // the task checks the driver's proof first: a task with a wrong secret takes the endpoint for a stranger
+      ChannelSecurity.Run wrongRun = new ChannelSecurity.Run(run.id(), wrong, true);
+      Frames.Hello hello = new Frames.Hello(run.id(), ChannelSecurity.nonce(), 0, 0, 0, 7, 1, "x");
+      IOException e = assertThrows(IOException.class, () -> new StepClient("127.0.0.1", s.port(), wrongRun, hello, 3, 60_000));
+      assertTrue(e.getMessage().contains("did not prove this run's secret"), e.getMessage());
+      // a task that answers the challenge with a wrong secret is refused by the driver
+      try (RawTask t = new RawTask(s.port(), run, 0, wrong)) {
+        assertTrue(t.closedByDriver(), "the driver closes the connection");
+      }
+      assertTrue(logged("failed authentication: a wrong secret, or a replayed HELLO"), log.toString());
+    }
+  }
+
+  @Test
+  void aReplayedHelloIsRefused() throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
+    try (StepServer s = server(run, 1)) {
+      byte[] recorded;
+      try (RawTask t = new RawTask(s.port(), run, 0, run.secret())) {
+        recorded = t.sent.toByteArray();  // what an eavesdropper saw: HELLO then PROOF
+      }
+      int helloLen = Frames.HEADER + java.nio.ByteBuffer.wrap(recorded, 8, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt() + 4;
+      try (RawTask replay = new RawTask(s.port(), Arrays.copyOf(recorded, helloLen),
+          Arrays.copyOfRange(recorded, helloLen, recorded.length))) {
+        assertTrue(replay.closedByDriver(), "the driver closes the replayed connection");
+      }
+      assertTrue(logged("failed authentication"), log.toString());
+    }
+  }
+
+  @Test
+  void aFrameFromAnotherConnectionIsRefused() throws Exception {
+    refusedFrame((a, b) -> b.send(a.sealedGrad(0, 1)), "failed authentication");
+  }
+
+  @Test
+  void oneFlippedBitOfCiphertextIsRefused() throws Exception {
+    refusedFrame((a, b) -> {
+      byte[] f = b.sealedGrad(0, 1);
+      f[8 + 20] ^= 0x10;
+      b.send(f);
+    }, "failed authentication");
+  }
+
+  @Test
+  void aReplayedOrReorderedFrameIsRefused() throws Exception {
+    refusedFrame((a, b) -> {
+      byte[] first = b.sealedGrad(0, 1), second = b.sealedGrad(0, 1);
+      b.send(second);  // frame 1 before frame 0
+      b.send(first);
+    }, "encrypted frame 0 failed authentication");
+    log.clear();
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
+    AtomicBoolean stop = new AtomicBoolean();
+    try (StepServer s = server(run, 2); RawTask a = new RawTask(s.port(), run, 0, run.secret())) {
+      CompletableFuture<GradientSum.Node[]> x = exchange(s, stop);
+      byte[] grad = a.sealedGrad(0, 0);
+      a.send(grad);
+      a.send(grad);  // the same frame again
+      assertTrue(a.closedByDriver());
+      assertTrue(logged("encrypted frame 1 failed authentication"), log.toString());
+      stop.set(true);
+      assertThrows(Exception.class, () -> x.get(10, TimeUnit.SECONDS));
+    }
+  }
+
+  @Test
+  void aTruncatedFrameIsRefused() throws Exception {
+    refusedFrame((a, b) -> {
+      byte[] f = b.sealedGrad(0, 1);
+      b.send(Arrays.copyOf(f, f.length / 2));
+      b.socket.shutdownOutput();
+    }, "truncated frame");
+  }
+
+  interface Attack {
+    void run(RawTask a, RawTask b) throws IOException;
+  }
+
+  /** Two connections of an encrypted run (partitions 0 and 1); b sends what attack makes; b must be dropped. */
+  private void refusedFrame(Attack attack, String reason) throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
+    AtomicBoolean stop = new AtomicBoolean();
+    try (StepServer s = server(run, 2); RawTask a = new RawTask(s.port(), run, 0, run.secret());
+         RawTask b = new RawTask(s.port(), run, 1, run.secret())) {
+      CompletableFuture<GradientSum.Node[]> x = exchange(s, stop);
+      attack.run(a, b);
+      assertTrue(b.closedByDriver(), "the driver closes the connection");
+      assertTrue(logged(reason), "logged '" + reason + "': " + log);
+      assertFalse(x.isDone(), "the step still waits for partition 1");
+      stop.set(true);
+      assertThrows(Exception.class, () -> x.get(10, TimeUnit.SECONDS));
+    }
+  }
+
+  @Test
+  void aPlainTaskIsRefusedByAnEncryptedRun() throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
+    try (StepServer s = server(run, 1)) {
+      ChannelSecurity.Run plain = new ChannelSecurity.Run(run.id(), run.secret(), false);
+      Frames.Hello hello = new Frames.Hello(run.id(), ChannelSecurity.nonce(), 0, 0, 0, 7, 0, "x");
+      assertThrows(IOException.class, () -> new StepClient("127.0.0.1", s.port(), plain, hello, 3, 60_000));
+      assertTrue(logged("the task asks for a plain channel; this run's is encrypted"), log.toString());
+    }
+  }
+
+  @Test
+  void sealedFramesOpenOnlyInOrderWithTheirOwnKey() throws Exception {
+    byte[] secret = ChannelSecurity.Run.random(true).secret(), t1 = {1, 2, 3}, t2 = {1, 2, 4};
+    ChannelSecurity.Aead seal = ChannelSecurity.sealer(secret, t1, ChannelSecurity.TASK_TO_DRIVER);
+    byte[] plain = frame(Frames.PING, new byte[0]), out = new byte[64], back = new byte[64];
+    int n = seal.seal(plain, plain.length, out);
+    byte[] sealedBody = Arrays.copyOfRange(out, 8, n);
+    for (ChannelSecurity.Aead wrong : List.of(ChannelSecurity.opener(secret, t2, ChannelSecurity.TASK_TO_DRIVER),
+        ChannelSecurity.opener(secret, t1, ChannelSecurity.DRIVER_TO_TASK))) {
+      assertThrows(IOException.class, () -> wrong.open(out, sealedBody, sealedBody.length, back, "test"));
+    }
+    ChannelSecurity.Aead right = ChannelSecurity.opener(secret, t1, ChannelSecurity.TASK_TO_DRIVER);
+    assertEquals(plain.length, right.open(out, sealedBody, sealedBody.length, back, "test"));
+    assertArrayEquals(plain, Arrays.copyOf(back, plain.length));
+    assertFalse(Arrays.equals(plain, Arrays.copyOf(sealedBody, plain.length)), "the ciphertext is not the plain frame");
+  }
+
+  @Test
+  void aPartitionThatDoesNotAnswerIsReportedThenGivenUpOn() throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(false);
+    List<String> calls = Collections.synchronizedList(new ArrayList<>());
+    StepServer.Watchdog dog = (task, step, waited, escalate) -> calls.add(task.partition() + "/" + task.executor() + "/" + escalate);
+    try (StepServer s = new StepServer(StepServer.Config.local(1, 3, 0).withRun(run).withTimeout(1, dog, log::add));
+         RawTask t = new RawTask(s.port(), run, 0, run.secret())) {
+      long start = System.nanoTime();
+      JobFailure e = assertThrows(JobFailure.class, () -> s.exchange(0, 0, 0, new float[3], () -> null));
+      double seconds = (System.nanoTime() - start) / 1e9;
+      assertTrue(e.getMessage().contains("partition 0 (task 7, attempt 0 of stage attempt 0, executor raw) has not answered step 0"),
+          e.getMessage());
+      assertTrue(seconds >= 4 && seconds < 8, "given up 1 s + 3 s after the step was sent: " + seconds);
+      assertEquals(List.of("0/raw/false", "0/raw/true"), calls);
+      assertTrue(log.stream().anyMatch(l -> l.contains("failing its task so that Spark retries the stage")), log.toString());
+    }
+  }
+
+  @Test
+  void aTaskWhoseDriverFallsSilentEnds() throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
+    try (ServerSocket silent = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      CompletableFuture<Void> driver = CompletableFuture.runAsync(() -> {
+        try (Socket c = silent.accept()) {  // answers the handshake as a driver would, then says nothing
+          Frames.Reader r = new Frames.Reader(new DataInputStream(c.getInputStream()), "fake driver");
+          byte[] hello = Frames.copy(r.read(Frames.Hello.MAX_BODY).body());
+          byte[] nonce = ChannelSecurity.nonce(), transcript = ChannelSecurity.transcript(hello, nonce, 1);
+          c.getOutputStream().write(frame(Frames.CHALLENGE,
+              new Frames.Challenge(nonce, 1, ChannelSecurity.driverProof(run.secret(), transcript)).body()));
+          r.read(ChannelSecurity.MAC);
+          Thread.sleep(5_000);
+        } catch (Exception e) {
+          throw new RuntimeException(e);
+        }
+      });
+      Frames.Hello hello = new Frames.Hello(run.id(), ChannelSecurity.nonce(), 0, 0, 0, 7, 1, "x");
+      try (StepClient client = new StepClient("127.0.0.1", silent.getLocalPort(), run, hello, 3, 1000)) {
+        long start = System.nanoTime();
+        IOException e = assertThrows(IOException.class, () -> client.next(() -> {}));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertTrue(e.getMessage().contains("nothing from the driver, not even a heartbeat"), e.getMessage());
+        assertTrue(seconds >= 1 && seconds < 3, "ends after its 1 s silence limit: " + seconds);
+      }
+      driver.get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void heartbeatsKeepAnIdleTaskWaiting() throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
+    try (StepServer s = new StepServer(StepServer.Config.local(1, 3, 0).withRun(run).withTimeout(1, StepServer.Watchdog.NONE, log::add))) {
+      Frames.Hello hello = new Frames.Hello(run.id(), ChannelSecurity.nonce(), 0, 0, 0, 7, 1, "x");
+      try (StepClient client = new StepClient("127.0.0.1", s.port(), run, hello, 3, StepServer.taskSilenceMillis(1))) {
+        CompletableFuture<StepServer.Message> next = CompletableFuture.supplyAsync(() -> {
+          try {
+            return client.next(() -> {});
+          } catch (IOException e) {
+            throw new RuntimeException(e);
+          }
+        });
+        Thread.sleep(3_000);  // three times the silence limit, with no step to send
+        assertFalse(next.isDone(), "still waiting: " + (next.isDone() ? next.handle((m, e) -> "" + e).get() : ""));
+        CompletableFuture.runAsync(() -> s.exchange(0, 0, 0, new float[] {7, 8, 9}, () -> null));
+        assertArrayEquals(new float[] {7, 8, 9}, next.get(10, TimeUnit.SECONDS).params());
+      }
+    }
+  }
+}
