@@ -21,7 +21,8 @@ import java.util.Map;
  * the other, so that none competes with another for the two cores:
  * <ol>
  *   <li>sparktrain with each engine ({@code barrier}; {@code barrier-tcp}, the same with TCP inside the driver's
- *       JVM too; {@code job}; and {@code threads}, the one-process floor);</li>
+ *       JVM too; {@code barrier-tcp-enc}, that with the step channel encrypted (AES-GCM, as under Spark's network
+ *       encryption); {@code job}; and {@code threads}, the one-process floor);</li>
  *   <li>the PyTorch reference (scripts/bench_torch.py), which first picks its best thread setting;</li>
  *   <li>MLlib's MultilayerPerceptronClassifier (784-512-256-10, L-BFGS), and the time sparktrain needs to reach its
  *       test accuracy;</li>
@@ -44,7 +45,7 @@ public final class BenchHarness {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> o = new LinkedHashMap<>(Map.of("--mlp-epochs", "4", "--cnn-epochs", "2", "--mllib-iter", "100",
-        "--engines", "barrier,barrier-tcp,threads,job", "--skip", "", "--data", "/usr/share/datasets/fashion-mnist",
+        "--engines", "barrier,barrier-tcp,barrier-tcp-enc,threads,job", "--skip", "", "--data", "/usr/share/datasets/fashion-mnist",
         "--out", "bench/target/bench.json", "--python", "/usr/bin/python3", "--repeats", "2"));
     for (int i = 0; i < args.length; i += 2) {
       if (!o.containsKey(args[i]) || i + 1 >= args.length) {
@@ -78,12 +79,14 @@ public final class BenchHarness {
         List<String> order = new ArrayList<>(List.of(engines));
         if (rep % 2 == 1) java.util.Collections.reverse(order);  // A B … then … B A, against drift
         for (String engine : order) {
-          boolean compared = engine.equals("barrier") || engine.equals("threads");
+          boolean compared = engine.equals("barrier") || engine.equals("threads") || engine.startsWith("barrier-tcp");
           if (rep > 0 && !compared) continue;
-          // barrier-tcp: the barrier engine with its tasks on TCP even in the driver's JVM, to show the transport
-          boolean tcp = engine.endsWith("-tcp");
+          // barrier-tcp: the barrier engine with its tasks on TCP even in the driver's JVM, to show the transport;
+          // barrier-tcp-enc: the same channel encrypted
+          boolean tcp = engine.startsWith("barrier-tcp"), enc = engine.endsWith("-enc");
           JsonNode r = run(List.of("scripts/train", "conf/fashion-" + w + ".conf", "train.epochs=" + epochs,
-              "train.engine=" + engine.replace("-tcp", ""), "train.transport=" + (tcp ? "tcp" : "auto"),
+              "train.engine=" + (tcp ? "barrier" : engine), "train.transport=" + (tcp ? "tcp" : "auto"),
+              "train.step_encryption=" + (enc ? "on" : "auto"),
               "spark.master=local[2]", "data.validation_fraction=0", "predict.tta=none", "spark.ui.enabled=false",
               "model.path=bench/target/bench-" + w + "-" + engine + ".stm"), Map.of());
           keepFastest(wl, engine, r);
@@ -96,7 +99,8 @@ public final class BenchHarness {
       double ours = sec(wl, "barrier"), floor = sec(wl, "threads"), torch = sec(wl, "pytorch");
       out.put(w + "_vs_pytorch", ours / torch);
       out.put(w + "_vs_floor", ours / floor);
-      for (String c : new String[] {"barrier", "barrier-tcp", "job", "threads", "pytorch"}) {
+      out.put(w + "_encrypted_vs_plain_tcp", sec(wl, "barrier-tcp-enc") / sec(wl, "barrier-tcp"));
+      for (String c : new String[] {"barrier", "barrier-tcp", "barrier-tcp-enc", "job", "threads", "pytorch"}) {
         JsonNode r = wl.path(c);
         if (r.isMissingNode()) continue;
         double s = r.path("seconds_per_epoch").asDouble(Double.NaN);
@@ -197,7 +201,8 @@ public final class BenchHarness {
         + "|---|---|---:|---:|---:|---:|---:|---:|\n");
     for (String[] r : rows) sb.append("| ").append(String.join(" | ", r)).append(" |\n");
     sb.append("\nratios: ");
-    for (String k : new String[] {"cnn_vs_pytorch", "mlp_vs_pytorch", "cnn_vs_floor", "mlp_vs_floor", "gemm_vs_openblas", "mllib_speedup"}) {
+    for (String k : new String[] {"cnn_vs_pytorch", "mlp_vs_pytorch", "cnn_vs_floor", "mlp_vs_floor",
+        "mlp_encrypted_vs_plain_tcp", "cnn_encrypted_vs_plain_tcp", "gemm_vs_openblas", "mllib_speedup"}) {
       if (out.has(k)) sb.append(k).append(' ').append(f("%.3f", out.get(k).asDouble())).append("  ");
     }
     System.err.println(sb);

@@ -26,8 +26,9 @@ import javax.crypto.spec.SecretKeySpec;
  *
  * <p><b>Encryption</b> (when the run asks for it). Both directions get their own AES-128-GCM key, derived from
  * the secret and the transcript (so from both nonces): prk = HMAC(secret, "keys" ‖ transcript), key =
- * HMAC(prk, "task→driver" or "driver→task")[0, 16). The k-th frame in a direction is sealed with the 96-bit nonce
- * (direction, k), and the 8 header bytes in front of the ciphertext are its associated data. A tampered frame, a
+ * HMAC(prk, "task→driver" or "driver→task")[0, 16). Frames travel as records of at most 64 KiB of plain bytes;
+ * the k-th record in a direction is sealed with the 96-bit nonce (direction, k), and the 8 header bytes in front
+ * of its ciphertext are its associated data. A tampered frame, a
  * frame replayed or reordered within a connection, or one taken from another connection fails its tag.
  */
 public final class ChannelSecurity {
@@ -117,8 +118,8 @@ public final class ChannelSecurity {
   }
 
   /**
-   * AES-128-GCM over one direction of one connection. Frame k (0, 1, 2, ...) uses the nonce (direction, k), so
-   * frames are opened in the order they were sealed, and each exactly once. Not thread-safe: one writer, one reader.
+   * AES-128-GCM over one direction of one connection. Record k (0, 1, 2, ...) uses the nonce (direction, k), so
+   * records are opened in the order they were sealed, and each exactly once. Not thread-safe: one writer, one reader.
    */
   static final class Aead {
     private final SecretKeySpec key;
@@ -144,32 +145,32 @@ public final class ChannelSecurity {
     }
 
     /**
-     * Seals frame bytes plain[0, len) into out as u32 SEALED magic, u32 L, L bytes of ciphertext and tag; returns
-     * the bytes written. out must hold 8 + len + TAG.
+     * Seals plain[from, from + len) into out as one record: u32 SEALED magic, u32 L, L bytes of ciphertext and tag;
+     * returns the bytes written. out must hold 8 + len + TAG.
      */
-    int seal(byte[] plain, int len, byte[] out) {
+    int seal(byte[] plain, int from, int len, byte[] out) {
       ByteBuffer.wrap(out, 0, 8).order(ByteOrder.LITTLE_ENDIAN).putInt(Frames.SEALED_MAGIC).putInt(len + TAG);
       try {
         next();
         cipher.updateAAD(out, 0, 8);
-        return 8 + cipher.doFinal(plain, 0, len, out, 8);
+        return 8 + cipher.doFinal(plain, from, len, out, 8);
       } catch (GeneralSecurityException e) {
         throw new IllegalStateException("sealing a step frame: " + e.getMessage(), e);
       }
     }
 
-    /** Opens sealed[0, len) whose 8 header bytes are header[0, 8) into out; returns the plaintext's length. */
-    int open(byte[] header, byte[] sealed, int len, byte[] out, String peer) throws IOException {
+    /** Opens record sealed[0, len), whose 8 header bytes are header[0, 8), into out at at; returns the plain length. */
+    int open(byte[] header, byte[] sealed, int len, byte[] out, int at, String peer) throws IOException {
       long k = sequence;
       try {
         next();
         cipher.updateAAD(header, 0, 8);
-        return cipher.doFinal(sealed, 0, len, out, 0);
+        return cipher.doFinal(sealed, 0, len, out, at);
       } catch (AEADBadTagException e) {
-        throw new IOException(peer + ": encrypted frame " + k + " failed authentication (tampered, truncated, "
+        throw new IOException(peer + ": encrypted record " + k + " failed authentication (tampered, truncated, "
             + "reordered, replayed or from another connection); closing the connection");
       } catch (GeneralSecurityException e) {
-        throw new IOException(peer + ": encrypted frame " + k + ": " + e.getMessage(), e);
+        throw new IOException(peer + ": encrypted record " + k + ": " + e.getMessage(), e);
       }
     }
   }

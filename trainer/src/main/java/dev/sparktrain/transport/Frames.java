@@ -113,13 +113,19 @@ public final class Frames {
     if (sealer == null) {
       out.write(frame, 0, len);
     } else {
-      int need = 8 + len + ChannelSecurity.TAG;
+      // records of at most RECORD plain bytes, each written once sealed: the peer opens one while the next is sealed
+      int need = 8 + Math.min(len, RECORD) + ChannelSecurity.TAG;
       if (sealed == null || sealed.length < need) sealed = new byte[need];
-      out.write(sealed, 0, sealer.seal(frame, len, sealed));
+      for (int at = 0; at < len; at += RECORD) {
+        out.write(sealed, 0, sealer.seal(frame, at, Math.min(RECORD, len - at), sealed));
+      }
     }
     out.flush();
     return sealed;
   }
+
+  /** The most plain bytes one sealed record carries; a longer frame travels as several records. */
+  public static final int RECORD = 1 << 16;
 
   /** A frame that was read: its type and its checked body (valid until the next read with the same reader). */
   public record Frame(int type, ByteBuffer body) {}
@@ -173,27 +179,39 @@ public final class Frames {
       return checked(bytes, len);
     }
 
+    /** A sealed frame: one record, or several when the plain frame is longer than {@link #RECORD}. */
     private Frame readSealed(int maxBody) throws IOException {
       byte[] header = new byte[8];
       header[0] = bytes[0];
+      int plain = openRecord(header, 0), body = -1;
+      while (true) {
+        if (body < 0 && plain >= HEADER) body = bodyLength(bytes, maxBody);
+        if (body >= 0 && plain >= HEADER + body + 4) break;
+        if (plain % RECORD != 0) throw new IOException(peer + ": encrypted frame ends before its contents do");
+        header[0] = (byte) in.readUnsignedByte();
+        plain += openRecord(header, plain);
+      }
+      if (HEADER + body + 4 != plain) throw new IOException(peer + ": encrypted frame's length does not match its contents");
+      return checked(bytes, body);
+    }
+
+    /** Reads one sealed record (its first byte already in header[0]) and opens it into bytes at offset at. */
+    private int openRecord(byte[] header, int at) throws IOException {
       in.readFully(header, 1, 7);
       ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
       int magic = h.getInt(), len = h.getInt();
       if (magic != SEALED_MAGIC) {
         throw new IOException(peer + ": a plain frame (magic " + Integer.toHexString(magic) + ") on an encrypted channel");
       }
-      int most = HEADER + maxBody + 4 + ChannelSecurity.TAG;
-      if (len < HEADER + 4 + ChannelSecurity.TAG || len > most) {
-        throw new IOException(peer + ": encrypted frame of " + len + " bytes; " + (HEADER + 4 + ChannelSecurity.TAG)
-            + " to " + most + " expected");
+      int most = RECORD + ChannelSecurity.TAG;
+      if (len <= ChannelSecurity.TAG || len > most) {
+        throw new IOException(peer + ": encrypted record of " + len + " bytes; " + (ChannelSecurity.TAG + 1) + " to " + most
+            + " expected");
       }
       if (sealed.length < len) sealed = new byte[len];
       in.readFully(sealed, 0, len);
-      if (bytes.length < len) bytes = new byte[len];
-      int plain = opener.open(header, sealed, len, bytes, peer);
-      int body = bodyLength(bytes, maxBody);
-      if (HEADER + body + 4 != plain) throw new IOException(peer + ": encrypted frame's length does not match its contents");
-      return checked(bytes, body);
+      if (bytes.length < at + len) bytes = java.util.Arrays.copyOf(bytes, Math.max(at + len, 2 * bytes.length));
+      return opener.open(header, sealed, len, bytes, at, peer);
     }
 
     /** Checks the magic, type and length of the header at b[0, 12) and returns the body's length. */

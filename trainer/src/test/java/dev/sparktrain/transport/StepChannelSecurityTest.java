@@ -89,7 +89,7 @@ class StepChannelSecurityTest {
       Frames.Writer w = new Frames.Writer();
       Frames.encodeGrad(w, step, partition, new GradientSum.Node(new float[] {1, 2, 3}, 1, 1, 0));
       byte[] b = new byte[8 + w.length() + ChannelSecurity.TAG];
-      int n = sealer.seal(w.array(), w.length(), b);
+      int n = sealer.seal(w.array(), 0, w.length(), b);
       return Arrays.copyOf(b, n);
     }
 
@@ -206,7 +206,7 @@ class StepChannelSecurityTest {
       byte[] first = b.sealedGrad(0, 1), second = b.sealedGrad(0, 1);
       b.send(second);  // frame 1 before frame 0
       b.send(first);
-    }, "encrypted frame 0 failed authentication");
+    }, "encrypted record 0 failed authentication");
     log.clear();
     ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
     AtomicBoolean stop = new AtomicBoolean();
@@ -216,7 +216,7 @@ class StepChannelSecurityTest {
       a.send(grad);
       a.send(grad);  // the same frame again
       assertTrue(a.closedByDriver());
-      assertTrue(logged("encrypted frame 1 failed authentication"), log.toString());
+      assertTrue(logged("encrypted record 1 failed authentication"), log.toString());
       stop.set(true);
       assertThrows(Exception.class, () -> x.get(10, TimeUnit.SECONDS));
     }
@@ -267,16 +267,43 @@ class StepChannelSecurityTest {
     byte[] secret = ChannelSecurity.Run.random(true).secret(), t1 = {1, 2, 3}, t2 = {1, 2, 4};
     ChannelSecurity.Aead seal = ChannelSecurity.sealer(secret, t1, ChannelSecurity.TASK_TO_DRIVER);
     byte[] plain = frame(Frames.PING, new byte[0]), out = new byte[64], back = new byte[64];
-    int n = seal.seal(plain, plain.length, out);
+    int n = seal.seal(plain, 0, plain.length, out);
     byte[] sealedBody = Arrays.copyOfRange(out, 8, n);
     for (ChannelSecurity.Aead wrong : List.of(ChannelSecurity.opener(secret, t2, ChannelSecurity.TASK_TO_DRIVER),
         ChannelSecurity.opener(secret, t1, ChannelSecurity.DRIVER_TO_TASK))) {
-      assertThrows(IOException.class, () -> wrong.open(out, sealedBody, sealedBody.length, back, "test"));
+      assertThrows(IOException.class, () -> wrong.open(out, sealedBody, sealedBody.length, back, 0, "test"));
     }
     ChannelSecurity.Aead right = ChannelSecurity.opener(secret, t1, ChannelSecurity.TASK_TO_DRIVER);
-    assertEquals(plain.length, right.open(out, sealedBody, sealedBody.length, back, "test"));
+    assertEquals(plain.length, right.open(out, sealedBody, sealedBody.length, back, 0, "test"));
     assertArrayEquals(plain, Arrays.copyOf(back, plain.length));
     assertFalse(Arrays.equals(plain, Arrays.copyOf(sealedBody, plain.length)), "the ciphertext is not the plain frame");
+  }
+
+  @Test
+  void aLargeFrameTravelsAsSealedRecordsAndADroppedRecordIsRefused() throws Exception {
+    byte[] secret = ChannelSecurity.Run.random(true).secret(), t = {9};
+    float[] params = new float[100_000];
+    for (int i = 0; i < params.length; i++) params[i] = (float) Math.sin(i);
+    Frames.Writer w = new Frames.Writer();
+    Frames.encodeParams(w, 5, 0, 5, params);
+    ByteArrayOutputStream wire = new ByteArrayOutputStream();
+    Frames.write(wire, w.array(), w.length(), ChannelSecurity.sealer(secret, t, ChannelSecurity.DRIVER_TO_TASK), null);
+    byte[] bytes = wire.toByteArray();
+    int records = (w.length() + Frames.RECORD - 1) / Frames.RECORD, full = 8 + Frames.RECORD + ChannelSecurity.TAG;
+    assertEquals(7, records);
+    assertEquals(w.length() + records * (8 + ChannelSecurity.TAG), bytes.length);
+    Frames.Reader r = new Frames.Reader(new DataInputStream(new java.io.ByteArrayInputStream(bytes)), "test");
+    r.decrypt(ChannelSecurity.opener(secret, t, ChannelSecurity.DRIVER_TO_TASK));
+    float[] back = new float[params.length];
+    Frames.decodeParams(r.read(Frames.paramsBody(params.length)).body(), back, "test");
+    assertArrayEquals(params, back);
+    byte[] dropped = new byte[bytes.length - full];  // the third record left out
+    System.arraycopy(bytes, 0, dropped, 0, 2 * full);
+    System.arraycopy(bytes, 3 * full, dropped, 2 * full, bytes.length - 3 * full);
+    Frames.Reader bad = new Frames.Reader(new DataInputStream(new java.io.ByteArrayInputStream(dropped)), "test");
+    bad.decrypt(ChannelSecurity.opener(secret, t, ChannelSecurity.DRIVER_TO_TASK));
+    IOException e = assertThrows(IOException.class, () -> bad.read(Frames.paramsBody(params.length)));
+    assertTrue(e.getMessage().contains("encrypted record 2 failed authentication"), e.getMessage());
   }
 
   @Test
