@@ -44,7 +44,7 @@ class ThreeExecutorKillsTest {
       Path model = dir.resolve("model-" + run + ".stm"), checkpoints = dir.resolve("ck-" + run);
       Map<String, String> s = SmallJobConf.settings(data, model, dir.resolve("p" + run));
       s.put("model.layers", "dense(16), relu, dropout(0.2), dense(4)");
-      s.put("train.epochs", "6");  // 45 steps per epoch; a barrier stage per epoch (validation ends each)
+      s.put("train.epochs", "3");  // 45 steps per epoch; a barrier stage per epoch (validation ends each)
       s.put("train.engine", "barrier");
       s.put("train.transport", "tcp");
       s.put("checkpoint.dir", checkpoints.toString());  // to see from outside how far training got
