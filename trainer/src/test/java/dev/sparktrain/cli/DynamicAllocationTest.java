@@ -45,8 +45,8 @@ class DynamicAllocationTest {
       Path model = dir.resolve("model-" + run + ".stm");
       Map<String, String> s = SmallJobConf.settings(data, model, dir.resolve("p" + run));
       s.put("model.layers", "dense(16), relu, dropout(0.2), dense(4)");
-      s.put("train.epochs", "2");
-      s.put("train.batch_size", "64");  // 22 steps per epoch
+      s.put("train.epochs", "1");
+      s.put("train.batch_size", "64");  // 23 steps
       s.put("train.engine", "job");
       s.put("spark.master", "local-cluster[2,1,1024]");
       s.put("spark.executor.memory", "768m");
