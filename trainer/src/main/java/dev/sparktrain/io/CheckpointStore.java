@@ -93,6 +93,7 @@ public final class CheckpointStore {
    * (a fresh state of the same optimizer); files that fail are reported through skipped and passed over.
    */
   public Optional<State> newest(Object template, int paramCount, Consumer<String> skipped) {
+    removeHalfWritten(skipped);
     List<FileStatus> all = checkpoints();
     for (int i = all.size() - 1; i >= 0; i--) {
       String path = all.get(i).getPath().toString();
@@ -164,6 +165,28 @@ public final class CheckpointStore {
       return List.of();
     } catch (IOException e) {
       throw new UserError(dir + ": cannot list checkpoints (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /**
+   * Deletes the temporary files of checkpoint writes that never finished (the driver was killed inside one; see
+   * {@link AtomicWrite}), so that a resumed run leaves nothing half-written behind; each is reported.
+   */
+  private void removeHalfWritten(Consumer<String> report) {
+    try {
+      Path p = new Path(dir);
+      FileSystem fs = OutputFileSystem.of(p, conf);
+      for (FileStatus f : fs.listStatus(p)) {
+        String name = f.getPath().getName();
+        if (f.isFile() && name.startsWith(".ckpt-") && name.endsWith(".tmp") && fs.delete(f.getPath(), false)) {
+          report.accept("removed a half-written checkpoint left by an interrupted run: " + f.getPath() + " ("
+              + f.getLen() + " bytes)");
+        }
+      }
+    } catch (FileNotFoundException e) {
+      // no directory yet: nothing to remove
+    } catch (IOException e) {
+      throw new UserError(dir + ": cannot remove a half-written checkpoint (" + e.getMessage() + ")", e);
     }
   }
 

@@ -115,6 +115,8 @@ class DriverKilledDuringCheckpointWriteTest {
     float[] resumed = SavedModel.load(dir.resolve("killed.stm").toString(), new Configuration()).params();
     SparkFixture.stopAll();
     assertArrayEquals(expected, resumed, "resumed parameters equal the uninterrupted run's, bit for bit");
+    if (midWrite) assertTrue(r.stderr().contains("removed a half-written checkpoint"), r.stderr());
+    assertEquals(null, tempFile(checkpoints), "the resumed run leaves no half-written file behind");
     for (long step : CliRun.checkpointSteps(checkpoints)) {
       TensorFile.read(checkpoints.resolve(String.format("ckpt-%012d.stc", step)).toString(), new Configuration(),
           CheckpointStore.FORMAT);
@@ -122,7 +124,7 @@ class DriverKilledDuringCheckpointWriteTest {
     System.err.printf("driver killed during a checkpoint write: kill -9 on sight of %s (checkpoint of step %d), "
         + "temporary file %s at the kill%s; resumed from step %d; killed run %.1f s (child JVM) + resume %.1f s vs "
         + "%.1f s uninterrupted%n", temp, writing, midWrite ? "present" : "already renamed",
-        midWrite ? " (" + tempBytes + " of " + complete + " bytes, left behind as a hidden file)" : "", newest,
+        midWrite ? " (" + tempBytes + " of " + complete + " bytes, removed by the resume)" : "", newest,
         killedSeconds, resumeSeconds, straightSeconds);
   }
 
