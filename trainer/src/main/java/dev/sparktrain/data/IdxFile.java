@@ -37,6 +37,7 @@ public record IdxFile(String path, int dims, int count, int recordSize, int head
       }
       byte[] sizes = in.readNBytes(4 * dims);
       if (sizes.length < 4 * dims) throw new UserError(path + ": truncated IDX header");
+      for (int d = 0; d < dims; d++) checkSize(path, d, dims, u32(sizes, 4 * d));
       long count = u32(sizes, 0), recordSize = 1;
       for (int d = 1; d < dims; d++) recordSize *= u32(sizes, 4 * d);
       if (count > Integer.MAX_VALUE || recordSize > Integer.MAX_VALUE || count * recordSize > MAX_ELEMENTS) {
@@ -58,6 +59,25 @@ public record IdxFile(String path, int dims, int count, int recordSize, int head
       throw new UserError(path + ": cannot read: " + e.getMessage());
     }
     return f;
+  }
+
+  /**
+   * One size of the header: the format stores signed 32-bit sizes, so a size of 2^31 or more (0xFFFFFFFF, say) is
+   * not a huge file but a damaged header, and a size of 0 would describe records with no bytes or no records.
+   */
+  private static void checkSize(String path, int d, int dims, long size) {
+    if (size >= 1 && size <= Integer.MAX_VALUE) return;
+    String field = "dimension " + (d + 1) + " of " + dims + " (" + dimensionName(d, dims) + ")";
+    if (size == 0) throw new UserError(path + ": invalid IDX header: " + field + " is 0; every dimension must be at least 1");
+    throw new UserError(String.format("%s: invalid IDX header: %s is 0x%08X (%d), above the format's limit of %d",
+        path, field, size, size, Integer.MAX_VALUE));
+  }
+
+  /** What dimension d of an IDX file of the given rank counts: records first, then the sizes of one record. */
+  static String dimensionName(int d, int dims) {
+    if (d == 0) return dims == 1 ? "label count" : "record count";
+    if (dims == 3) return d == 1 ? "rows" : "columns";
+    return "size " + d + " of a record";
   }
 
   /** The unsigned-byte records [from, to) as floats in [0, 1], row-major (to − from)×recordSize. */

@@ -77,6 +77,38 @@ class IdxFileTest {
   }
 
   @Test
+  void zeroDimensionNamesTheFileAndTheField() throws Exception {
+    String[] names = {"record count", "rows", "columns"};
+    for (int d = 0; d < 3; d++) {
+      int[] sizes = {50, 4, 4};
+      sizes[d] = 0;
+      String path = write("zero" + d, SyntheticImages.idx(3, new byte[0], sizes), false);
+      assertEquals(path + ": invalid IDX header: dimension " + (d + 1) + " of 3 (" + names[d]
+              + ") is 0; every dimension must be at least 1",
+          assertThrows(UserError.class, () -> IdxFile.open(path, 3, conf)).getMessage());
+    }
+    String labels = write("zero-labels", SyntheticImages.idx(1, new byte[0], 0), true);
+    assertEquals(labels + ": invalid IDX header: dimension 1 of 1 (label count) is 0; every dimension must be at least 1",
+        assertThrows(UserError.class, () -> IdxFile.open(labels, 1, conf)).getMessage());
+  }
+
+  @Test
+  void sizeAboveTheSigned32BitLimitIsAnInvalidHeader() throws Exception {
+    String[] names = {"record count", "rows", "columns"};
+    for (int d = 0; d < 3; d++) {
+      for (int bad : new int[] {0xFFFFFFFF, 0x80000000}) {
+        int[] sizes = {50, 4, 4};
+        sizes[d] = bad;
+        String path = write("huge" + d + "-" + Integer.toHexString(bad), SyntheticImages.idx(3, new byte[0], sizes), false);
+        long unsigned = Integer.toUnsignedLong(bad);
+        assertEquals(String.format("%s: invalid IDX header: dimension %d of 3 (%s) is 0x%08X (%d), above the format's "
+                + "limit of 2147483647", path, d + 1, names[d], unsigned, unsigned),
+            assertThrows(UserError.class, () -> IdxFile.open(path, 3, conf)).getMessage());
+      }
+    }
+  }
+
+  @Test
   void labelOutOfRangeNamesTheRow() throws Exception {
     byte[] labels = data.labels.clone();
     labels[17] = 9;
