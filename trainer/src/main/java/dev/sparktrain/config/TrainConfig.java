@@ -38,6 +38,13 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
     public static final List<String> FORMATS = List.of("idx", "libsvm", "parquet", "csv");
     public static final List<String> STANDARDIZE = List.of("feature", "channel", "none");
 
+    private static void labelsBeside(String setting, String images, String labels) {
+      if (!images.isEmpty() && labels.isEmpty()) {
+        throw new UserError(setting + "_labels is empty: IDX images (" + setting + " = " + images
+            + ") need their labels file as well");
+      }
+    }
+
     public Data {
       standardize = standardization(standardize);
       format = format.toLowerCase(Locale.ROOT);
@@ -47,8 +54,9 @@ public record TrainConfig(Data data, Model model, Training training, Optimizer o
       if (dataset.isEmpty() && train.isEmpty()) {
         throw new UserError("data.train: no training data (set data.train, or data.dataset = fashion-mnist)");
       }
-      if (format.equals("idx") && dataset.isEmpty() && (trainLabels.isEmpty() || (!test.isEmpty() && testLabels.isEmpty()))) {
-        throw new UserError("data.train_labels / data.test_labels: IDX data needs a labels file beside each images file");
+      if (format.equals("idx")) {  // images given without labels; data.dataset fills only what is not given
+        labelsBeside("data.train", train, trainLabels);
+        labelsBeside("data.test", test, testLabels);
       }
       classes = List.copyOf(classes);
       for (int c : classes) {

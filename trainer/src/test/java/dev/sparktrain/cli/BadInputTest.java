@@ -67,6 +67,27 @@ class BadInputTest {
   }
 
   @Test
+  void zeroAndHugeDimensionsAreInvalidHeaders() throws Exception {
+    Path zero = data.resolve("zero-rows-images.idx");
+    Files.write(zero, SyntheticImages.idx(3, new byte[0], TRAIN, 0, SIDE));
+    settings.put("data.train", zero.toString());
+    train(conf()).assertUserError(zero.getFileName().toString(), "invalid IDX header", "dimension 2 of 3 (rows) is 0");
+    Path huge = data.resolve("huge-count-images.idx");
+    Files.write(huge, SyntheticImages.idx(3, new byte[0], 0xFFFFFFFF, SIDE, SIDE));
+    settings.put("data.train", huge.toString());
+    train(conf()).assertUserError(huge.getFileName().toString(), "invalid IDX header",
+        "dimension 1 of 3 (record count) is 0xFFFFFFFF");
+    assertNoModelWritten();
+  }
+
+  @Test
+  void idxImagesWithoutTheirLabelsFile() throws Exception {
+    settings.put("data.train_labels", "");
+    train(conf()).assertUserError("data.train_labels is empty", "train-images.gz");
+    assertNoModelWritten();
+  }
+
+  @Test
   void truncatedRawImagesFile() throws Exception {
     byte[] idx = new SyntheticImages(TRAIN, SIDE, CLASSES, 1).imagesIdx();
     Path bad = data.resolve("short-images.idx");

@@ -63,6 +63,15 @@ class TrainConfigTest {
     assertEquals(path + ":1: expected key = value, got 'epochs 10'", error("epochs 10\n"));
   }
 
+  /** Images overriding a named dataset's still need their labels: the dataset fills only what is not given. */
+  @Test
+  void idxImagesWithoutLabelsNameTheSetting() throws Exception {
+    assertEquals("data.train_labels is empty: IDX images (data.train = /d/x.idx) need their labels file as well",
+        error("data.dataset = fashion-mnist\n", "data.train=/d/x.idx"));
+    assertEquals("data.test_labels is empty: IDX images (data.test = /d/t.idx) need their labels file as well",
+        error("data.train = /d/x.idx\ndata.train_labels = /d/y.idx\ndata.test = /d/t.idx\n"));
+  }
+
   @Test
   void missingConfigFile() {
     assertEquals("nope.conf: config file not found",
