@@ -48,16 +48,4 @@ public record LibsvmLine(int label, int[] indices, float[] values) {
     }
     return (int) label;
   }
-
-  public int maxIndex() {
-    return indices.length == 0 ? 0 : indices[indices.length - 1];
-  }
-
-  /** Writes the features densely into x[off, off+dim). */
-  public void scatter(float[] x, int off, int dim) {
-    for (int i = 0; i < indices.length; i++) {
-      if (indices[i] > dim) throw new UserError("feature index " + indices[i] + " exceeds dimension " + dim);
-      x[off + indices[i] - 1] = values[i];
-    }
-  }
 }
