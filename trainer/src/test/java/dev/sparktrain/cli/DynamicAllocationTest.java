@@ -48,11 +48,7 @@ class DynamicAllocationTest {
       s.put("train.epochs", "1");
       s.put("train.batch_size", "64");  // 23 steps
       s.put("train.engine", "job");
-      s.put("spark.master", "local-cluster[2,1,1024]");
-      s.put("spark.executor.memory", "768m");
-      s.put("spark.locality.wait", "0s");
-      s.put("spark.executor.extraClassPath", Path.of("target/classes").toAbsolutePath() + ":"
-          + Path.of("target/test-classes").toAbsolutePath());
+      SmallJobConf.onMaster(s, "local-cluster[2,1,1024]");
       if (dynamic[run]) {
         s.put("spark.dynamicAllocation.enabled", "true");
         s.put("spark.dynamicAllocation.shuffleTracking.enabled", "true");  // no external shuffle service here

@@ -41,13 +41,8 @@ class ExecutorLossTest {
       s.put("train.epochs", "3");
       s.put("checkpoint.dir", checkpoints.toString());  // only to see from outside how far training got
       s.put("checkpoint.every", "10");
-      s.put("spark.master", run == 0 ? "local[2]" : "local-cluster[2,1,1024]");
+      SmallJobConf.onMaster(s, run == 0 ? "local[2]" : "local-cluster[2,1,1024]");
       s.put("train.engine", engines[run]);
-      s.put("spark.executor.memory", "768m");
-      s.put("spark.scheduler.minRegisteredResourcesRatio", "1.0");
-      s.put("spark.locality.wait", "0s");
-      s.put("spark.executor.extraClassPath", Path.of("target/classes").toAbsolutePath() + ":"
-          + Path.of("target/test-classes").toAbsolutePath());
       String conf = SmallJobConf.write(dir.resolve("run" + run + ".conf"), s).toString();
       CompletableFuture<CliRun.Result> training = CompletableFuture.supplyAsync(() -> CliRun.inProcess("train", conf));
       if (run > 0) {

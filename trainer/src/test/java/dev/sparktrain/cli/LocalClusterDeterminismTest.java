@@ -33,12 +33,7 @@ class LocalClusterDeterminismTest {
       Map<String, String> s = SmallJobConf.settings(data, model, dir.resolve("p" + run));
       s.put("model.layers", "dense(16), relu, dense(4)");
       s.put("train.epochs", "2");
-      s.put("spark.master", masters[run]);
-      s.put("spark.executor.memory", "768m");
-      s.put("spark.scheduler.minRegisteredResourcesRatio", "1.0");
-      s.put("spark.locality.wait", "0s");  // let both executors work, whichever holds a cached block
-      s.put("spark.executor.extraClassPath", Path.of("target/classes").toAbsolutePath() + ":"
-          + Path.of("target/test-classes").toAbsolutePath());
+      SmallJobConf.onMaster(s, masters[run]);
       CliRun.Result r = CliRun.inProcess("train", SmallJobConf.write(dir.resolve("run" + run + ".conf"), s).toString());
       assertEquals(0, r.exitCode(), masters[run] + "\n" + r);
       params[run] = SavedModel.load(model.toString(), new Configuration()).params();

@@ -48,6 +48,19 @@ final class SmallJobConf {
   }
 
   /**
+   * Runs the job on master: for local-cluster[2,1,1024], two executor JVMs of 768 MB that load this build's
+   * classes, with the job waiting for both to register and free to use either whichever holds a cached block.
+   */
+  static void onMaster(Map<String, String> s, String master) {
+    s.put("spark.master", master);
+    s.put("spark.executor.memory", "768m");
+    s.put("spark.scheduler.minRegisteredResourcesRatio", "1.0");
+    s.put("spark.locality.wait", "0s");
+    s.put("spark.executor.extraClassPath", Path.of("target/classes").toAbsolutePath() + ":"
+        + Path.of("target/test-classes").toAbsolutePath());
+  }
+
+  /**
    * A small job in dir: the synthetic data (640 training and 200 test images of 8×8, 4 classes) written once to
    * dir/data, settings for model dir/NAME.stm and predictions dir/NAME-pred, with extra on top, as dir/NAME.conf.
    */

@@ -60,12 +60,7 @@ class StepChannelClusterTest {
   }
 
   private void onCluster(Map<String, String> s) {
-    s.put("spark.master", "local-cluster[2,1,1024]");
-    s.put("spark.executor.memory", "768m");
-    s.put("spark.scheduler.minRegisteredResourcesRatio", "1.0");
-    s.put("spark.locality.wait", "0s");
-    s.put("spark.executor.extraClassPath", Path.of("target/classes").toAbsolutePath() + ":"
-        + Path.of("target/test-classes").toAbsolutePath());
+    SmallJobConf.onMaster(s, "local-cluster[2,1,1024]");
   }
 
   private float[] train(Map<String, String> s, String name) throws Exception {

@@ -49,15 +49,10 @@ class ThreeExecutorKillsTest {
       s.put("train.transport", "tcp");
       s.put("checkpoint.dir", checkpoints.toString());  // to see from outside how far training got
       s.put("checkpoint.every", "10");
-      s.put("spark.master", masters[run]);
-      s.put("spark.executor.memory", "768m");
-      s.put("spark.scheduler.minRegisteredResourcesRatio", "1.0");
-      s.put("spark.locality.wait", "0s");
+      SmallJobConf.onMaster(s, masters[run]);
       // every kill fails a stage attempt (and a task); keep both limits above the three kills with room to spare
       s.put("spark.stage.maxConsecutiveAttempts", "8");
       s.put("spark.task.maxFailures", "8");
-      s.put("spark.executor.extraClassPath", Path.of("target/classes").toAbsolutePath() + ":"
-          + Path.of("target/test-classes").toAbsolutePath());
       Path events = dir.resolve("events-" + run);
       EventLog.enable(s, events);
       String conf = SmallJobConf.write(dir.resolve("run" + run + ".conf"), s).toString();
