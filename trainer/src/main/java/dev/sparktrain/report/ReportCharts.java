@@ -67,7 +67,7 @@ public final class ReportCharts {
     add(charts, "throughput-step", "examples per second, per step", "timings",
         perStep(runs, "examples/s", RunMetrics.Step::examplesPerSecond, false));
     if (runs.stream().anyMatch(r -> r.test() != null)) {
-      charts.add(new Chart("per-class-accuracy", "per-class test accuracy", "test", perClassAccuracy(runs), 1200, 380));
+      charts.add(new Chart("per-class-accuracy", "per-class test accuracy", "test", perClassAccuracy(runs), 1200, 300));
     }
     for (int i = 0; i < runs.size(); i++) {
       RunMetrics.Test t = runs.get(i).test();
