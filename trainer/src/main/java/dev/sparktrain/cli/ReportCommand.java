@@ -1,9 +1,9 @@
 package dev.sparktrain.cli;
 
 import dev.sparktrain.UserError;
-import dev.sparktrain.report.MetricsFile;
+import dev.sparktrain.report.MetricsFileReader;
 import dev.sparktrain.report.ReportPage;
-import dev.sparktrain.report.RunMetrics;
+import dev.sparktrain.report.RecordedRun;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -43,10 +43,10 @@ final class ReportCommand {
     if (files.isEmpty()) throw new UserError(USAGE);
     Configuration conf = new Configuration();
     List<String> warnings = new ArrayList<>();
-    List<RunMetrics> runs = new ArrayList<>();
+    List<RecordedRun> runs = new ArrayList<>();
     Set<String> names = new HashSet<>();
     for (String f : files) {
-      RunMetrics run = MetricsFile.read(f, conf, w -> {
+      RecordedRun run = MetricsFileReader.read(f, conf, w -> {
         err.println(w);
         warnings.add(w);
       });

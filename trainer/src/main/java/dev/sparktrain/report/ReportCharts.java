@@ -53,25 +53,25 @@ public final class ReportCharts {
   }
 
   /** Every chart that has data, in page order. Run names must be distinct. */
-  public static List<Chart> all(List<RunMetrics> runs) {
+  public static List<Chart> all(List<RecordedRun> runs) {
     List<Chart> charts = new ArrayList<>();
     add(charts, "loss-step", "loss per step (smoothed " + SMOOTHING + ", raw faint)", "scalars", stepLoss(runs));
     add(charts, "loss-epoch", "loss per epoch (train solid, validation dashed)", "scalars",
-        epochPair(runs, "loss", RunMetrics.Epoch::trainLoss, RunMetrics.Epoch::validationLoss));
+        epochPair(runs, "loss", RecordedRun.Epoch::trainLoss, RecordedRun.Epoch::validationLoss));
     add(charts, "accuracy-epoch", "accuracy per epoch (train solid, validation dashed)", "scalars",
-        epochPair(runs, "accuracy", RunMetrics.Epoch::trainAccuracy, RunMetrics.Epoch::validationAccuracy));
-    add(charts, "lr-step", "learning rate per step", "scalars", perStep(runs, "learning rate", RunMetrics.Step::lr, true));
+        epochPair(runs, "accuracy", RecordedRun.Epoch::trainAccuracy, RecordedRun.Epoch::validationAccuracy));
+    add(charts, "lr-step", "learning rate per step", "scalars", perStep(runs, "learning rate", RecordedRun.Step::lr, true));
     add(charts, "grad-norm-step", "gradient norm per step", "scalars",
-        perStep(runs, "gradient norm", RunMetrics.Step::gradNorm, false));
+        perStep(runs, "gradient norm", RecordedRun.Step::gradNorm, false));
     add(charts, "seconds-epoch", "seconds per epoch", "timings", secondsPerEpoch(runs));
     add(charts, "throughput-step", "examples per second, per step", "timings",
-        perStep(runs, "examples/s", RunMetrics.Step::examplesPerSecond, false));
-    if (runs.stream().anyMatch(r -> r.test() != null)) {
+        perStep(runs, "examples/s", RecordedRun.Step::examplesPerSecond, false));
+    if (runs.stream().anyMatch(r -> r.test() != null && r.test().hasConfusion())) {
       charts.add(new Chart("per-class-accuracy", "per-class test accuracy", "test", perClassAccuracy(runs), 1200, 300));
     }
     for (int i = 0; i < runs.size(); i++) {
-      RunMetrics.Test t = runs.get(i).test();
-      if (t == null) continue;
+      RecordedRun.Test t = runs.get(i).test();
+      if (t == null || !t.hasConfusion()) continue;
       int side = Math.max(420, Math.min(720, 160 + 44 * t.classes().size()));
       charts.add(new Chart("confusion-" + (i + 1), "confusion matrix: " + runs.get(i).name(), "test",
           confusion(t, color(i)), side + 80, side));
@@ -84,13 +84,13 @@ public final class ReportCharts {
   }
 
   /** The per-step loss, raw and as an exponential moving average (TensorBoard's smoothing). */
-  static JFreeChart stepLoss(List<RunMetrics> runs) {
+  static JFreeChart stepLoss(List<RecordedRun> runs) {
     XYSeriesCollection data = new XYSeriesCollection();
     XYLineAndShapeRenderer r = lines();
     for (int i = 0; i < runs.size(); i++) {
       XYSeries raw = new XYSeries(runs.get(i).name() + " (raw)", false), smooth = new XYSeries(runs.get(i).name(), false);
       double ema = Double.NaN;
-      for (RunMetrics.Step s : runs.get(i).steps()) {
+      for (RecordedRun.Step s : runs.get(i).steps()) {
         if (!Double.isFinite(s.loss())) continue;
         ema = Double.isNaN(ema) ? s.loss() : SMOOTHING * ema + (1 - SMOOTHING) * s.loss();
         raw.add(s.step(), s.loss());
@@ -109,13 +109,13 @@ public final class ReportCharts {
   }
 
   /** One value per step for each run; a log axis for the rate when it spans more than a factor of 10. */
-  static JFreeChart perStep(List<RunMetrics> runs, String label, ToDoubleFunction<RunMetrics.Step> value, boolean logIfWide) {
+  static JFreeChart perStep(List<RecordedRun> runs, String label, ToDoubleFunction<RecordedRun.Step> value, boolean logIfWide) {
     XYSeriesCollection data = new XYSeriesCollection();
     XYLineAndShapeRenderer r = lines();
     double min = Double.POSITIVE_INFINITY, max = 0;
     for (int i = 0; i < runs.size(); i++) {
       XYSeries s = new XYSeries(runs.get(i).name(), false);
-      for (RunMetrics.Step p : runs.get(i).steps()) {
+      for (RecordedRun.Step p : runs.get(i).steps()) {
         double v = value.applyAsDouble(p);
         if (!Double.isFinite(v)) continue;
         s.add(p.step(), v);
@@ -132,14 +132,14 @@ public final class ReportCharts {
   }
 
   /** Train (solid) and validation (dashed) values per epoch, in each run's colour, with a marker per epoch. */
-  static JFreeChart epochPair(List<RunMetrics> runs, String label, ToDoubleFunction<RunMetrics.Epoch> train,
-      ToDoubleFunction<RunMetrics.Epoch> validation) {
+  static JFreeChart epochPair(List<RecordedRun> runs, String label, ToDoubleFunction<RecordedRun.Epoch> train,
+      ToDoubleFunction<RecordedRun.Epoch> validation) {
     XYSeriesCollection data = new XYSeriesCollection();
     XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
     for (int i = 0; i < runs.size(); i++) {
       for (boolean isTrain : new boolean[] {true, false}) {
         XYSeries s = new XYSeries(runs.get(i).name() + (isTrain ? " train" : " validation"), false);
-        for (RunMetrics.Epoch e : runs.get(i).epochs()) {
+        for (RecordedRun.Epoch e : runs.get(i).epochs()) {
           double v = (isTrain ? train : validation).applyAsDouble(e);
           if (Double.isFinite(v)) s.add(e.epoch(), v);
         }
@@ -153,12 +153,12 @@ public final class ReportCharts {
   }
 
   /** Each epoch's duration, per run. */
-  static JFreeChart secondsPerEpoch(List<RunMetrics> runs) {
+  static JFreeChart secondsPerEpoch(List<RecordedRun> runs) {
     XYSeriesCollection data = new XYSeriesCollection();
     XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
     for (int i = 0; i < runs.size(); i++) {
       XYSeries s = new XYSeries(runs.get(i).name(), false);
-      for (RunMetrics.Epoch e : runs.get(i).epochs()) if (Double.isFinite(e.seconds())) s.add(e.epoch(), e.seconds());
+      for (RecordedRun.Epoch e : runs.get(i).epochs()) if (Double.isFinite(e.seconds())) s.add(e.epoch(), e.seconds());
       if (s.isEmpty()) continue;
       series(r, data.getSeriesCount(), color(i), SOLID, true);
       data.addSeries(s);
@@ -169,8 +169,8 @@ public final class ReportCharts {
     return chart(new XYPlot(data, integerAxis("epoch"), y, r));
   }
 
-  /** Each class's test accuracy, one bar per run with a test set, grouped by class. */
-  static JFreeChart perClassAccuracy(List<RunMetrics> runs) {
+  /** Each class's test accuracy, one bar per run with a confusion matrix, grouped by class. */
+  static JFreeChart perClassAccuracy(List<RecordedRun> runs) {
     DefaultCategoryDataset data = new DefaultCategoryDataset();
     BarRenderer r = new BarRenderer();
     r.setBarPainter(new StandardBarPainter());
@@ -178,8 +178,8 @@ public final class ReportCharts {
     r.setItemMargin(0.05);
     int series = 0;
     for (int i = 0; i < runs.size(); i++) {
-      RunMetrics.Test t = runs.get(i).test();
-      if (t == null) continue;
+      RecordedRun.Test t = runs.get(i).test();
+      if (t == null || !t.hasConfusion()) continue;
       double[] acc = t.perClassAccuracy();
       for (int k = 0; k < acc.length; k++) data.addValue(Double.isFinite(acc[k]) ? acc[k] : null, runs.get(i).name(), t.classes().get(k));
       r.setSeriesPaint(series++, color(i));
@@ -198,7 +198,7 @@ public final class ReportCharts {
    * The confusion matrix as a heat map: true class down, predicted class across, each cell's shade its share of
    * the true class (so the diagonal reads as per-class accuracy), and its count written in it.
    */
-  static JFreeChart confusion(RunMetrics.Test t, Color color) {
+  static JFreeChart confusion(RecordedRun.Test t, Color color) {
     int k = t.classes().size();
     double[] xs = new double[k * k], ys = new double[k * k], zs = new double[k * k];
     XYPlot plot = new XYPlot();

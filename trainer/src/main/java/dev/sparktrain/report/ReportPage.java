@@ -29,7 +29,7 @@ public final class ReportPage {
   public record Written(String path, int runs, int charts) {}
 
   /** Builds the page for {@code runs} (distinct names) and writes it to {@code out} atomically. */
-  public static Written write(List<RunMetrics> runs, List<String> warnings, String out, Configuration conf) {
+  public static Written write(List<RecordedRun> runs, List<String> warnings, String out, Configuration conf) {
     List<ReportCharts.Chart> charts = ReportCharts.all(runs);
     String html = html(runs, charts, warnings);
     AtomicWrite.write(out, conf, o -> o.write(html.getBytes(StandardCharsets.UTF_8)));
@@ -37,10 +37,10 @@ public final class ReportPage {
   }
 
   /** The page's text. */
-  static String html(List<RunMetrics> runs, List<ReportCharts.Chart> charts, List<String> warnings) {
+  static String html(List<RecordedRun> runs, List<ReportCharts.Chart> charts, List<String> warnings) {
     StringBuilder h = new StringBuilder(1 << 20);
     h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>sparktrain report: ")
-        .append(esc(String.join(", ", runs.stream().map(RunMetrics::name).toList()))).append("</title>\n<style>")
+        .append(esc(String.join(", ", runs.stream().map(RecordedRun::name).toList()))).append("</title>\n<style>")
         .append(CSS).append("</style></head>\n<body>\n<header><span class=\"logo\">sparktrain</span> training report"
             + "<span class=\"tabs\"><a href=\"#scalars\">scalars</a><a href=\"#timings\">timings</a>"
             + "<a href=\"#test\">test set</a><a href=\"#config\">config</a><a href=\"#provenance\">provenance</a></span></header>\n")
@@ -61,9 +61,9 @@ public final class ReportPage {
     section(h, "timings", "Timings", timings(runs), charts);
     section(h, "test", "Test set", testTable(runs), charts);
     h.append("<section id=\"config\"><h2>Config</h2>")
-        .append(sideBySide(runs, RunMetrics::config, "no config recorded")).append("</section>\n");
+        .append(sideBySide(runs, RecordedRun::config, "no config recorded")).append("</section>\n");
     h.append("<section id=\"provenance\"><h2>Provenance</h2>")
-        .append(sideBySide(runs, RunMetrics::provenance, "no provenance recorded")).append("</section>\n");
+        .append(sideBySide(runs, RecordedRun::provenance, "no provenance recorded")).append("</section>\n");
     h.append("</main></div>\n<script>").append(RENDER_CHECK).append("</script>\n</body></html>\n");
     return h.toString();
   }
@@ -88,13 +88,13 @@ public final class ReportPage {
     return g.getSVGElement(c.id() + "-svg", false, new ViewBox(0, 0, c.width(), c.height()), null, null) + "\n";
   }
 
-  private static String summary(List<RunMetrics> runs) {
+  private static String summary(List<RecordedRun> runs) {
     StringBuilder t = new StringBuilder("<table class=\"summary\"><tr><th>run</th><th>started</th><th>epochs</th>"
         + "<th>steps</th><th>last train loss</th><th>last validation loss</th><th>last validation accuracy</th>"
         + "<th>test accuracy</th><th>status</th></tr>\n");
     for (int i = 0; i < runs.size(); i++) {
-      RunMetrics r = runs.get(i);
-      RunMetrics.Epoch last = r.epochs().isEmpty() ? null : r.epochs().get(r.epochs().size() - 1);
+      RecordedRun r = runs.get(i);
+      RecordedRun.Epoch last = r.epochs().isEmpty() ? null : r.epochs().get(r.epochs().size() - 1);
       t.append("<tr><td>").append(runCell(r, i)).append("</td><td>").append(esc(r.time())).append("</td><td>")
           .append(r.epochs().size()).append("</td><td>").append(r.steps().size()).append("</td><td>")
           .append(last == null ? "" : num(last.trainLoss(), 4)).append("</td><td>")
@@ -106,43 +106,48 @@ public final class ReportPage {
     return t.append("</table>\n").toString();
   }
 
-  private static String timings(List<RunMetrics> runs) {
+  private static String timings(List<RecordedRun> runs) {
     StringBuilder t = new StringBuilder("<table class=\"summary\"><tr><th>run</th><th>total seconds</th>"
         + "<th>mean seconds per epoch</th><th>mean examples/s</th></tr>\n");
     for (int i = 0; i < runs.size(); i++) {
-      RunMetrics r = runs.get(i);
+      RecordedRun r = runs.get(i);
       double total = r.end() != null ? r.end().seconds()
           : r.steps().isEmpty() ? Double.NaN : r.steps().get(r.steps().size() - 1).seconds();
       t.append("<tr><td>").append(runCell(r, i)).append("</td><td>").append(num(total, 1)).append("</td><td>")
-          .append(num(mean(r.epochs().stream().mapToDouble(RunMetrics.Epoch::seconds).toArray()), 2)).append("</td><td>")
-          .append(num(mean(r.steps().stream().mapToDouble(RunMetrics.Step::examplesPerSecond).toArray()), 0))
+          .append(num(mean(r.epochs().stream().mapToDouble(RecordedRun.Epoch::seconds).toArray()), 2)).append("</td><td>")
+          .append(num(mean(r.steps().stream().mapToDouble(RecordedRun.Step::examplesPerSecond).toArray()), 0))
           .append("</td></tr>\n");
     }
     return t.append("</table>\n").toString();
   }
 
-  private static String testTable(List<RunMetrics> runs) {
+  private static String testTable(List<RecordedRun> runs) {
     StringBuilder t = new StringBuilder("<table class=\"summary\"><tr><th>run</th><th>test accuracy</th>"
         + "<th>test loss</th><th>examples</th><th>worst class</th></tr>\n");
     boolean any = false;
     for (int i = 0; i < runs.size(); i++) {
-      RunMetrics.Test test = runs.get(i).test();
+      RecordedRun.Test test = runs.get(i).test();
       if (test == null) continue;
       any = true;
       long n = 0;
-      for (long[] row : test.confusion()) for (long c : row) n += c;
+      if (test.hasConfusion()) for (long[] row : test.confusion()) for (long c : row) n += c;
       double[] acc = test.perClassAccuracy();
-      int worst = 0;
-      for (int k = 1; k < acc.length; k++) if (!(acc[k] >= acc[worst])) worst = Double.isNaN(acc[k]) ? worst : k;
+      String worstClass = "";
+      if (acc.length > 0) {
+        int worst = 0;
+        for (int k = 1; k < acc.length; k++) if (Double.isFinite(acc[k]) && !(acc[k] >= acc[worst])) worst = k;
+        worstClass = esc(test.classes().get(worst)) + " (" + num(acc[worst], 3) + ")";
+      }
       t.append("<tr><td>").append(runCell(runs.get(i), i)).append("</td><td>").append(num(test.accuracy(), 4))
-          .append("</td><td>").append(num(test.loss(), 4)).append("</td><td>").append(n).append("</td><td>")
-          .append(esc(test.classes().get(worst))).append(" (").append(num(acc[worst], 3)).append(")</td></tr>\n");
+          .append("</td><td>").append(num(test.loss(), 4)).append("</td><td>")
+          .append(test.hasConfusion() ? Long.toString(n) : num(test.examples(), 0)).append("</td><td>")
+          .append(worstClass).append("</td></tr>\n");
     }
     return any ? t.append("</table>\n").toString() : "<p class=\"note\">No run recorded a test set.</p>\n";
   }
 
   /** One row per key of any run, one column per run; rows whose values differ are marked, as TensorBoard's HParams. */
-  private static String sideBySide(List<RunMetrics> runs, Function<RunMetrics, Map<String, String>> of, String none) {
+  private static String sideBySide(List<RecordedRun> runs, Function<RecordedRun, Map<String, String>> of, String none) {
     Set<String> keys = new LinkedHashSet<>();
     runs.forEach(r -> keys.addAll(of.apply(r).keySet()));
     if (keys.isEmpty()) return "<p class=\"note\">" + none + ".</p>\n";
@@ -160,7 +165,7 @@ public final class ReportPage {
     return t.append("</table>\n").toString();
   }
 
-  private static String runCell(RunMetrics r, int i) {
+  private static String runCell(RecordedRun r, int i) {
     return "<span class=\"swatch\" style=\"background:" + hex(ReportCharts.color(i)) + "\"></span>" + esc(r.name());
   }
 

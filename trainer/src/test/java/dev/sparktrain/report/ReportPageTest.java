@@ -14,12 +14,12 @@ import org.junit.jupiter.api.Test;
 
 /** The report page: every chart inlined as SVG with page-unique ids, nothing fetched, runs overlaid, tables right. */
 class ReportPageTest {
-  private static RunMetrics run(MetricsFixtures.Shape s) {
-    return MetricsFile.parse(s.name() + ".jsonl", MetricsFixtures.lines(s), w -> { });
+  private static RecordedRun run(MetricsFixtures.Shape s) {
+    return MetricsFileReader.parse(s.name() + ".jsonl", MetricsFixtures.lines(s), w -> { });
   }
 
-  private static final RunMetrics ADAM = run(MetricsFixtures.fashion("adam", "adam", 1e-3, false, 42));
-  private static final RunMetrics SGD = run(new MetricsFixtures.Shape("sgd <b>&", "sgd", 0.05, true, 3, 40, 128, 7, false));
+  private static final RecordedRun ADAM = run(MetricsFixtures.fashion("adam", "adam", 1e-3, false, 42));
+  private static final RecordedRun SGD = run(new MetricsFixtures.Shape("sgd <b>&", "sgd", 0.05, true, 3, 40, 128, 7, false));
 
   private static String figure(String html, String id) {
     int at = html.indexOf("data-chart=\"" + id + "\"");
@@ -66,7 +66,7 @@ class ReportPageTest {
 
   @Test
   void theConfusionMatrixWritesEveryCount() {
-    RunMetrics.Test t = ADAM.test();
+    RecordedRun.Test t = ADAM.test();
     String f = figure(ReportPage.html(List.of(ADAM), ReportCharts.all(List.of(ADAM)), List.of()), "confusion-1");
     for (long[] row : t.confusion()) for (long c : row) assertTrue(f.contains(">" + c + "</text>"), "count " + c);
     assertEquals(10_000, java.util.Arrays.stream(t.confusion()).flatMapToLong(java.util.Arrays::stream).sum());
@@ -80,7 +80,7 @@ class ReportPageTest {
     assertTrue(html.contains("<tr class=\"differs\"><td><code>optimizer.name</code></td><td>adam</td><td>sgd</td></tr>"));
     assertTrue(html.contains("<tr><td><code>spark.master</code></td><td>local[2]</td><td>local[2]</td></tr>"), "same value, unmarked");
     assertTrue(html.contains("<td><code>spark</code></td><td>4.2.0</td>"), "provenance");
-    double mean = ADAM.epochs().stream().mapToDouble(RunMetrics.Epoch::seconds).average().orElseThrow();
+    double mean = ADAM.epochs().stream().mapToDouble(RecordedRun.Epoch::seconds).average().orElseThrow();
     assertTrue(html.contains(String.format(java.util.Locale.ROOT, "<td>%.2f</td>", mean)), "mean seconds per epoch");
     assertTrue(html.contains("<td>0.8870</td>"), "adam's test accuracy");
   }

@@ -2,6 +2,7 @@ package dev.sparktrain.report;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,7 +13,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The metrics file reader: every record of the contract, nulls, extra fields, resumed runs and each kind of bad line. */
-class MetricsFileTest {
+class MetricsFileReaderTest {
   private static final String START = "{\"type\":\"start\",\"time\":\"2026-12-06T20:00:00Z\",\"command\":\"train\","
       + "\"run\":\"r1\",\"config\":{\"optimizer.name\":\"adam\",\"train.epochs\":\"2\",\"model.layers\":\"dense(10)\"},"
       + "\"provenance\":{\"project_version\":\"0.1.0\",\"java\":\"17\",\"spark\":\"4.2.0\",\"host\":\"h\","
@@ -28,13 +29,13 @@ class MetricsFileTest {
 
   private final List<String> warnings = new ArrayList<>();
 
-  private RunMetrics parse(String... lines) {
-    return MetricsFile.parse("runs/r1.jsonl", List.of(lines), warnings::add);
+  private RecordedRun parse(String... lines) {
+    return MetricsFileReader.parse("runs/r1.jsonl", List.of(lines), warnings::add);
   }
 
   @Test
   void readsEveryRecordIgnoringUnknownFieldsAndTypes() {
-    RunMetrics r = parse(START, STEP1, "{\"type\":\"histogram\",\"step\":1}", STEP2, EPOCH1, "", END);
+    RecordedRun r = parse(START, STEP1, "{\"type\":\"histogram\",\"step\":1}", STEP2, EPOCH1, "", END);
     assertEquals("r1", r.name());
     assertEquals("2026-12-06T20:00:00Z", r.time());
     assertEquals(List.of("optimizer.name", "train.epochs", "model.layers"), List.copyOf(r.config().keySet()), "file order");
@@ -57,10 +58,10 @@ class MetricsFileTest {
 
   @Test
   void aRunWithoutEndOrTestIsReportedAsItIs() {
-    RunMetrics r = parse(START, STEP1);
+    RecordedRun r = parse(START, STEP1);
     assertNull(r.end());
     assertNull(r.test());
-    RunMetrics noTest = parse(START, STEP1, "{\"type\":\"end\",\"seconds\":1,\"result\":{},\"test\":null}");
+    RecordedRun noTest = parse(START, STEP1, "{\"type\":\"end\",\"seconds\":1,\"result\":{},\"test\":null}");
     assertEquals(1.0, noTest.end().seconds());
     assertNull(noTest.test());
   }
@@ -69,7 +70,7 @@ class MetricsFileTest {
   void aResumedRunKeepsOneRecordPerStepAndTheFirstStart() {
     String resumed = START.replace("\"run\":\"r1\"", "\"run\":\"other\"");
     String step2Again = STEP2.replace("\"loss\":1.9", "\"loss\":1.7");
-    RunMetrics r = parse(START, STEP1, STEP2, resumed, step2Again, EPOCH1, END);
+    RecordedRun r = parse(START, STEP1, STEP2, resumed, step2Again, EPOCH1, END);
     assertEquals("r1", r.name());
     assertEquals(2, r.steps().size());
     assertEquals(1.7, r.steps().get(1).loss(), "the record written after the resume");
@@ -77,7 +78,7 @@ class MetricsFileTest {
 
   @Test
   void aCutShortLastLineIsAWarningNamingFileAndLineAndTheRestIsKept() {
-    RunMetrics r = parse(START, STEP1, STEP2, EPOCH1, END.substring(0, 40));
+    RecordedRun r = parse(START, STEP1, STEP2, EPOCH1, END.substring(0, 40));
     assertEquals(1, warnings.size());
     String w = warnings.get(0);
     assertTrue(w.startsWith("warning: runs/r1.jsonl: line 5 "), w);
@@ -112,7 +113,22 @@ class MetricsFileTest {
 
   @Test
   void theRunIsNamedByTheFileWhenTheStartRecordHasNoName() {
-    RunMetrics r = parse(START.replace("\"run\":\"r1\",", ""), STEP1);
+    RecordedRun r = parse(START.replace("\"run\":\"r1\",", ""), STEP1);
     assertEquals("r1", r.name());
+  }
+
+  @Test
+  void aTestWithoutConfusionMatrixKeepsItsAccuracyAndNonFiniteTextIsRead() {
+    String end = "{\"type\":\"end\",\"seconds\":2,\"result\":{},\"test\":{\"accuracy\":0.8,\"loss\":0.5,"
+        + "\"examples\":100,\"classes\":null,\"confusion\":null}}";
+    RecordedRun r = parse(START, STEP1.replace("\"loss\":2.3", "\"loss\":\"NaN\""), STEP2, end);
+    assertEquals(List.of(), warnings);
+    assertTrue(Double.isNaN(r.steps().get(0).loss()));
+    assertEquals(0.8, r.test().accuracy());
+    assertEquals(100, r.test().examples());
+    assertFalse(r.test().hasConfusion());
+    assertEquals(0, r.test().perClassAccuracy().length);
+    assertEquals(List.of("loss-step", "lr-step", "grad-norm-step", "throughput-step"),
+        ReportCharts.all(List.of(r)).stream().map(ReportCharts.Chart::id).toList(), "no confusion chart, no per-class chart");
   }
 }

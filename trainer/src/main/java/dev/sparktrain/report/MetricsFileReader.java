@@ -21,17 +21,17 @@ import org.apache.hadoop.fs.Path;
 /**
  * Reads a metrics file (JSON lines: a {@code start} record, {@code step} and {@code epoch} records, an
  * {@code end} record; null for a missing number or NaN; unknown fields and record types are ignored) into a
- * {@link RunMetrics}, through Hadoop's FileSystem so any path works. A bad last line is what a run that was
+ * {@link RecordedRun}, through Hadoop's FileSystem so any path works. A bad last line is what a run that was
  * killed mid-write leaves: it is skipped with a warning naming the file and line. A bad line before it is an
  * error naming the file and line.
  */
-public final class MetricsFile {
+public final class MetricsFileReader {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private MetricsFile() {}
+  private MetricsFileReader() {}
 
   /** Reads {@code uri}; warnings (a skipped last line) go to {@code warn}. */
-  public static RunMetrics read(String uri, Configuration conf, Consumer<String> warn) {
+  public static RecordedRun read(String uri, Configuration conf, Consumer<String> warn) {
     List<String> lines;
     try {
       Path path = new Path(uri);
@@ -47,7 +47,7 @@ public final class MetricsFile {
   }
 
   /** Parses the lines of the file named {@code file}. */
-  static RunMetrics parse(String file, List<String> lines, Consumer<String> warn) {
+  static RecordedRun parse(String file, List<String> lines, Consumer<String> warn) {
     int last = lines.size() - 1;
     while (last >= 0 && lines.get(last).isBlank()) last--;
     if (last < 0) throw new UserError(file + ": empty (no start record)");
@@ -92,9 +92,9 @@ public final class MetricsFile {
     private final String file;
     private String name, time;
     private Map<String, String> config = Map.of(), provenance = Map.of();
-    private final TreeMap<Long, RunMetrics.Step> steps = new TreeMap<>();
-    private final TreeMap<Integer, RunMetrics.Epoch> epochs = new TreeMap<>();
-    private RunMetrics.End end;
+    private final TreeMap<Long, RecordedRun.Step> steps = new TreeMap<>();
+    private final TreeMap<Integer, RecordedRun.Epoch> epochs = new TreeMap<>();
+    private RecordedRun.End end;
 
     Builder(String file) {
       this.file = file;
@@ -118,30 +118,35 @@ public final class MetricsFile {
         }
         case "step" -> {
           long step = integer(r, "step");
-          steps.put(step, new RunMetrics.Step(step, (int) integer(r, "epoch"), number(r, "loss"), number(r, "lr"),
+          steps.put(step, new RecordedRun.Step(step, (int) integer(r, "epoch"), number(r, "loss"), number(r, "lr"),
               number(r, "grad_norm"), number(r, "examples_per_second"), number(r, "seconds")));
         }
         case "epoch" -> {
           int epoch = (int) integer(r, "epoch");
-          epochs.put(epoch, new RunMetrics.Epoch(epoch, number(r, "train_loss"), number(r, "train_accuracy"),
+          epochs.put(epoch, new RecordedRun.Epoch(epoch, number(r, "train_loss"), number(r, "train_accuracy"),
               number(r, "validation_loss"), number(r, "validation_accuracy"), number(r, "lr"), number(r, "seconds")));
         }
-        case "end" -> end = new RunMetrics.End(number(r, "seconds"), texts(r.path("result")), test(r.path("test")));
+        case "end" -> end = new RecordedRun.End(number(r, "seconds"), texts(r.path("result")), test(r.path("test")));
         default -> { } // a record type this reader does not know
       }
     }
 
-    RunMetrics build() {
+    RecordedRun build() {
       if (name == null) throw new UserError(file + ": no complete start record");
-      return new RunMetrics(name, file, time, config, provenance, new ArrayList<>(steps.values()),
+      return new RecordedRun(name, file, time, config, provenance, new ArrayList<>(steps.values()),
           new ArrayList<>(epochs.values()), end);
     }
   }
 
-  private static RunMetrics.Test test(JsonNode t) throws BadLine {
+  private static RecordedRun.Test test(JsonNode t) throws BadLine {
     if (t.isMissingNode() || t.isNull()) return null;
     if (!t.isObject()) throw new BadLine("\"test\" is not an object");
     JsonNode classes = t.path("classes"), confusion = t.path("confusion");
+    double accuracy = number(t, "accuracy"), loss = number(t, "loss"), examples = number(t, "examples");
+    // a test set evaluated without a confusion matrix writes null (or nothing) for both
+    if ((classes.isMissingNode() || classes.isNull()) && (confusion.isMissingNode() || confusion.isNull())) {
+      return new RecordedRun.Test(accuracy, loss, examples, List.of(), null);
+    }
     if (!classes.isArray() || classes.isEmpty()) throw new BadLine("test.classes is not a non-empty array");
     int k = classes.size();
     if (!confusion.isArray() || confusion.size() != k) {
@@ -160,7 +165,7 @@ public final class MetricsFile {
         counts[i][j] = row.get(j).asLong();
       }
     }
-    return new RunMetrics.Test(number(t, "accuracy"), number(t, "loss"), labels, counts);
+    return new RecordedRun.Test(accuracy, loss, examples, labels, counts);
   }
 
   /** A field that must be a whole number. */
@@ -170,12 +175,20 @@ public final class MetricsFile {
     return v.asLong();
   }
 
-  /** A number, or NaN for null or absent; any other value is a bad line. */
+  /**
+   * A number, or NaN for null or absent; "NaN" and "Infinity" as text (Jackson's default for non-finite doubles)
+   * are read as such. Any other value is a bad line.
+   */
   private static double number(JsonNode r, String field) throws BadLine {
     JsonNode v = r.path(field);
     if (v.isMissingNode() || v.isNull()) return Double.NaN;
-    if (!v.isNumber()) throw new BadLine("\"" + field + "\" is not a number");
-    return v.asDouble();
+    if (v.isNumber()) return v.asDouble();
+    switch (v.asText()) {
+      case "NaN": return Double.NaN;
+      case "Infinity": return Double.POSITIVE_INFINITY;
+      case "-Infinity": return Double.NEGATIVE_INFINITY;
+      default: throw new BadLine("\"" + field + "\" is not a number");
+    }
   }
 
   /** An object's fields as text, in the file's order (nested values as their JSON). */

@@ -8,10 +8,10 @@ import java.util.Map;
  * epochs in order (one record per step and per epoch; a resumed run's repeats keep the last), and the end
  * record, or null when the run has not ended (still running, or the file was cut short). Missing numbers are NaN.
  */
-public record RunMetrics(String name, String file, String time, Map<String, String> config,
+public record RecordedRun(String name, String file, String time, Map<String, String> config,
     Map<String, String> provenance, List<Step> steps, List<Epoch> epochs, End end) {
 
-  public RunMetrics {
+  public RecordedRun {
     config = ordered(config);
     provenance = ordered(provenance);
     steps = List.copyOf(steps);
@@ -24,8 +24,8 @@ public record RunMetrics(String name, String file, String time, Map<String, Stri
   }
 
   /** A copy under another name (two files may record runs of the same name). */
-  public RunMetrics named(String other) {
-    return new RunMetrics(other, file, time, config, provenance, steps, epochs, end);
+  public RecordedRun named(String other) {
+    return new RecordedRun(other, file, time, config, provenance, steps, epochs, end);
   }
 
   /** The test set's figures, or null when the run has none. */
@@ -48,14 +48,23 @@ public record RunMetrics(String name, String file, String time, Map<String, Stri
     }
   }
 
-  /** Test-set figures: accuracy, loss, the class labels and the confusion counts (row = true, column = predicted). */
-  public record Test(double accuracy, double loss, List<String> classes, long[][] confusion) {
+  /**
+   * Test-set figures: accuracy, loss, the number of examples (NaN when not recorded), and the class labels with
+   * the confusion counts (row = true, column = predicted), or no labels and a null matrix when the run recorded none.
+   */
+  public record Test(double accuracy, double loss, double examples, List<String> classes, long[][] confusion) {
     public Test {
       classes = List.copyOf(classes);
     }
 
+    /** Whether the run recorded a confusion matrix. */
+    public boolean hasConfusion() {
+      return confusion != null;
+    }
+
     /** Each class's accuracy (its diagonal count over its row's sum), NaN for a class with no examples. */
     public double[] perClassAccuracy() {
+      if (confusion == null) return new double[0];
       double[] acc = new double[classes.size()];
       for (int i = 0; i < acc.length; i++) {
         long row = 0;
