@@ -92,6 +92,19 @@ class ReportBrowserTest {
   }
 
   @Test
+  void theRecordedFashionMnistRunsRender() throws Exception {
+    Path samples = CliRun.repoRoot().resolve("docs/metrics-sample");
+    Path html = dir.resolve("recorded.html");
+    CliRun.Result r = CliRun.inProcess("report", samples.resolve("adam.jsonl").toString(),
+        samples.resolve("nesterov-cosine.jsonl").toString(), "--out", html.toString());
+    assertEquals(0, r.exitCode(), r.toString());
+    Check c = check(html, dir.resolve("recorded.png"));
+    assertEquals(0, c.exitCode(), c.toString());
+    assertEquals(r.json().get("charts").asInt(), c.json().get("rendered").asInt());
+    assertEquals(10, c.json().get("rendered").asInt());
+  }
+
+  @Test
   void anEmptyChartFailsTheCheckAndIsNamed() throws Exception {
     String html = Files.readString(page);
     int svg = html.indexOf("<svg id='lr-step-svg'");

@@ -131,4 +131,27 @@ class MetricsFileReaderTest {
     assertEquals(List.of("loss-step", "lr-step", "grad-norm-step", "throughput-step"),
         ReportCharts.all(List.of(r)).stream().map(ReportCharts.Chart::id).toList(), "no confusion chart, no per-class chart");
   }
+
+  /** docs/metrics-sample holds two files written by the real metrics callback; the reader takes them as they are. */
+  @Test
+  void readsTheRecordedSamplesInDocs() {
+    for (String name : List.of("adam", "nesterov-cosine")) {
+      String file = dev.sparktrain.testing.CliRun.repoRoot().resolve("docs/metrics-sample/" + name + ".jsonl").toString();
+      RecordedRun r = MetricsFileReader.read(file, new org.apache.hadoop.conf.Configuration(), warnings::add);
+      assertEquals(List.of(), warnings);
+      assertEquals(name.equals("adam") ? "adam" : "nesterov", r.config().get("optimizer.name"));
+      assertEquals(3, r.epochs().size());
+      assertEquals(1266, r.steps().size(), "422 steps of 128 over 53,919 examples, 3 epochs");
+      assertEquals(1266, r.steps().get(r.steps().size() - 1).step());
+      RecordedRun.Test t = r.test();
+      assertEquals(10, t.classes().size());
+      long total = 0, diagonal = 0;
+      for (int i = 0; i < 10; i++) {
+        diagonal += t.confusion()[i][i];
+        for (long c : t.confusion()[i]) total += c;
+      }
+      assertEquals(10_000, total);
+      assertEquals(t.accuracy(), diagonal / 10_000.0, 1e-12, "the test accuracy is the matrix's diagonal");
+    }
+  }
 }

@@ -14,7 +14,7 @@ import java.util.Random;
 /**
  * Metrics files as the metrics callback writes them (the contract in README "Training report"), generated for
  * tests: a Fashion-MNIST-like run of 10 classes whose loss falls like a real run's, with noise, a schedule, a
- * validation split and a test confusion matrix. {@code main(DIR)} writes the sample in docs/metrics-sample.
+ * validation split and a test confusion matrix.
  */
 public final class MetricsFixtures {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -161,12 +161,5 @@ public final class MetricsFixtures {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  /** Writes the docs sample: two runs (Adam, constant rate; SGD with momentum, cosine) at batch 512. */
-  public static void main(String[] args) throws IOException {
-    Path dir = Files.createDirectories(Path.of(args[0]));
-    write(dir.resolve("adam.jsonl"), lines(new Shape("adam", "adam", 1e-3, false, 10, 106, 512, 42, true)));
-    write(dir.resolve("sgd-cosine.jsonl"), lines(new Shape("sgd-cosine", "sgd", 0.05, true, 10, 106, 512, 7, true)));
   }
 }
