@@ -39,6 +39,11 @@ public final class ReportCharts {
       new Color(0xee3377), new Color(0x33bbee), new Color(0xcc3311), new Color(0xaa3377), new Color(0x555555)};
   /** The weight of the exponential moving average drawn over the per-step loss, as TensorBoard's slider. */
   public static final double SMOOTHING = 0.6;
+  /**
+   * At most this many points per-step series are drawn with (every k-th step, and the last): a pretraining run's
+   * millions of steps would otherwise make a page of hundreds of megabytes. TensorBoard keeps 1,000 per series.
+   */
+  public static final int MAX_POINTS = 2000;
   private static final BasicStroke SOLID = new BasicStroke(1.8f), FAINT = new BasicStroke(1.0f),
       DASHED = new BasicStroke(1.8f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f);
 
@@ -90,9 +95,13 @@ public final class ReportCharts {
     for (int i = 0; i < runs.size(); i++) {
       XYSeries raw = new XYSeries(runs.get(i).name() + " (raw)", false), smooth = new XYSeries(runs.get(i).name(), false);
       double ema = Double.NaN;
-      for (RecordedRun.Step s : runs.get(i).steps()) {
+      List<RecordedRun.Step> steps = runs.get(i).steps();
+      int stride = stride(steps.size());
+      for (int n = 0; n < steps.size(); n++) {
+        RecordedRun.Step s = steps.get(n);
         if (!Double.isFinite(s.loss())) continue;
-        ema = Double.isNaN(ema) ? s.loss() : SMOOTHING * ema + (1 - SMOOTHING) * s.loss();
+        ema = Double.isNaN(ema) ? s.loss() : SMOOTHING * ema + (1 - SMOOTHING) * s.loss(); // over every step
+        if (n % stride != 0 && n != steps.size() - 1) continue;
         raw.add(s.step(), s.loss());
         smooth.add(s.step(), ema);
       }
@@ -115,9 +124,12 @@ public final class ReportCharts {
     double min = Double.POSITIVE_INFINITY, max = 0;
     for (int i = 0; i < runs.size(); i++) {
       XYSeries s = new XYSeries(runs.get(i).name(), false);
-      for (RecordedRun.Step p : runs.get(i).steps()) {
+      List<RecordedRun.Step> steps = runs.get(i).steps();
+      int stride = stride(steps.size());
+      for (int n = 0; n < steps.size(); n++) {
+        RecordedRun.Step p = steps.get(n);
         double v = value.applyAsDouble(p);
-        if (!Double.isFinite(v)) continue;
+        if (!Double.isFinite(v) || (n % stride != 0 && n != steps.size() - 1)) continue;
         s.add(p.step(), v);
         min = Math.min(min, v);
         max = Math.max(max, v);
@@ -256,6 +268,11 @@ public final class ReportCharts {
     private static int mix(int from, int to, double f) {
       return (int) Math.round(from + (to - from) * f);
     }
+  }
+
+  /** Every how many steps a point is drawn so that a series has at most {@link #MAX_POINTS} (plus the last). */
+  static int stride(int steps) {
+    return Math.max(1, (steps + MAX_POINTS - 1) / MAX_POINTS);
   }
 
   private static XYLineAndShapeRenderer lines() {

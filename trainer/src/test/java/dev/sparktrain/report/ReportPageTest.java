@@ -90,4 +90,19 @@ class ReportPageTest {
     for (int i = s.indexOf(part); i >= 0; i = s.indexOf(part, i + 1)) n++;
     return n;
   }
+
+  @Test
+  void longRunsAreThinnedButKeepTheirLastStepAndTheFullAverage() {
+    RecordedRun longRun = run(new MetricsFixtures.Shape("long", "adam", 1e-3, false, 50, 1000, 128, 3, false));
+    org.jfree.data.xy.XYDataset loss = ReportCharts.stepLoss(List.of(longRun)).getXYPlot().getDataset();
+    int drawn = loss.getItemCount(1);
+    assertTrue(drawn <= ReportCharts.MAX_POINTS + 1 && drawn >= ReportCharts.MAX_POINTS / 2, drawn + " points of 50,000 steps");
+    assertEquals(50_000, loss.getXValue(1, drawn - 1), "the last step is drawn");
+    double ema = Double.NaN;
+    for (RecordedRun.Step st : longRun.steps()) ema = Double.isNaN(ema) ? st.loss() : 0.6 * ema + 0.4 * st.loss();
+    assertEquals(ema, loss.getYValue(1, drawn - 1), 1e-12, "the smoothed curve averages every step, not only the drawn ones");
+    org.jfree.data.xy.XYDataset lr = ReportCharts.perStep(List.of(longRun), "lr", RecordedRun.Step::lr, true).getXYPlot().getDataset();
+    assertTrue(lr.getItemCount(0) <= ReportCharts.MAX_POINTS + 1);
+    assertTrue(ReportPage.svg(new ReportCharts.Chart("x", "x", "scalars", ReportCharts.stepLoss(List.of(longRun)), 600, 340)).length() < 400_000);
+  }
 }
