@@ -1,8 +1,8 @@
 package dev.sparktrain.spark.ml
 
 import dev.sparktrain.UserError
-import dev.sparktrain.config.{Settings, TrainConfig}
-import dev.sparktrain.spark.{FitOptions, Trainer, TrainingData}
+import dev.sparktrain.config.{Settings, SettingsTable, TrainConfig}
+import dev.sparktrain.spark.{FineTuneJob, FitOptions, Trainer, TrainingData}
 import org.apache.spark.ml.classification.ProbabilisticClassifier
 import org.apache.spark.ml.linalg.{Vector, VectorUDT}
 import org.apache.spark.ml.param.ParamMap
@@ -42,6 +42,7 @@ class NeuralNetClassifier(override val uid: String)
   def setImageShape(value: String): this.type = set(imageShape, value)
   def setNumPartitions(value: Int): this.type = set(numPartitions, value)
   def setValidationFraction(value: Double): this.type = set(validationFraction, value)
+  def setInitialModel(value: String): this.type = set(initialModel, value)
 
   override def copy(extra: ParamMap): NeuralNetClassifier = defaultCopy(extra)
 
@@ -68,6 +69,7 @@ class NeuralNetClassifier(override val uid: String)
     put(imageShape, "data.shape")
     put(numPartitions, "data.partitions")
     put(validationFraction, "data.validation_fraction")
+    put(initialModel, "finetune.from")
     var settings = base.withOverrides(over)
     get(dropout).foreach { rate =>
       val text = if (over.containsKey("model.layers")) over.get("model.layers")
@@ -96,15 +98,21 @@ class NeuralNetClassifier(override val uid: String)
         (if (lo < 0) s"$lo" else s"$bad non-integer or null values"))
     }
     val k = math.max(2, hi.toInt + 1)
-    val cfg = trainConfig(k)
+    val spark = dataset.sparkSession
+    val requested = trainConfig(k)
+    // fine-tuning (finetune.from): the pretrained architecture with a new head, its standardization, its weights
+    val plan =
+      if (requested.get(SettingsTable.FINETUNE_FROM).trim.isEmpty) None
+      else try Some(FineTuneJob.plan(requested, spark.sparkContext.hadoopConfiguration))
+      catch { case e: UserError => throw new IllegalArgumentException(s"$uid parameter initialModel: ${e.getMessage}", e) }
+    val cfg = plan.map(_.config()).getOrElse(requested)
     val shape = cfg.data().shape()
     val first = dataset.select(col(features)).head().getAs[Vector](0).size
     if (shape != null && shape.size() != first) {
       throw new IllegalArgumentException(s"featuresCol '$features' has $first values per row, but imageShape " +
         s"${shape.c()}x${shape.h()}x${shape.w()} needs ${shape.size()}")
     }
-    val spark = dataset.sparkSession
-    val prep = TrainingData.Preparation.of(cfg.data())
+    val prep = plan.map(_.preparation()).getOrElse(TrainingData.Preparation.of(cfg.data()))
     val data =
       try TrainingData.from(dataset.select(col(features), col(label)).toDF(), features, label, shape, prep)
       catch { case e: UserError => throw new IllegalArgumentException(s"featuresCol '$features' / labelCol '$label': ${e.getMessage}", e) }
@@ -112,7 +120,8 @@ class NeuralNetClassifier(override val uid: String)
       try Trainer.modelSpec(cfg, data)
       catch { case e: UserError => throw new IllegalArgumentException(s"$uid parameter layers: ${e.getMessage} " +
         s"(featuresCol '$features' has $first values, labelCol '$label' has $k classes)", e) }
-      val fitted = new Trainer(spark).fit(data, FitOptions.from(cfg).withName(uid))
+      val options = plan.map(p => FitOptions.from(cfg).withInitial(p.initial())).getOrElse(FitOptions.from(cfg))
+      val fitted = new Trainer(spark).fit(data, options.withName(uid))
       copyValues(new NeuralNetClassificationModel(uid, fitted.spec(), fitted.params(), fitted.standardizer(),
         fitted.config()).setParent(this))
     } catch {

@@ -47,6 +47,11 @@ trait NeuralNetParams extends Params {
   final val validationFraction: DoubleParam = new DoubleParam(this, "validationFraction",
     "data.validation_fraction: held out for validation, in [0, 1)", ParamValidators.inRange(0.0, 1.0, true, false))
 
+  final val initialModel: Param[String] = new Param[String](this, "initialModel",
+    "finetune.from: fine-tune a pretrained sparktrain model (a model file on any Hadoop path, or NAME[@vN|@latest] " +
+      "with finetune.zoo in config): its layers but the head start the fit, its standardization is kept, and " +
+      "finetune.freeze_until and finetune.lr_mult in config apply")
+
   setDefault(config -> "")
 
   def getConfig: String = $(config)

@@ -191,6 +191,47 @@ class NeuralNetClassifierTest {
     assertTrue(e.getMessage().contains("features"), e.getMessage());  // Spark's own schema check names the column
   }
 
+  /** initialModel fine-tunes a saved network: with finetune.freeze_until = -1 only the new head trains. */
+  @Test
+  void aSavedNetworkIsFineTunedWithItsLayersFrozen() throws Exception {
+    NeuralNetClassificationModel base = new NeuralNetClassifier().setConfig(SMALL).setFeaturesCol("pixels")
+        .setEpochs(1).fit(train(0, 1000));
+    String saved = dir.resolve("base").toString();
+    base.write().save(saved);
+    NeuralNetClassificationModel tuned = new NeuralNetClassifier().setConfig(SMALL + "finetune.freeze_until = -1\n")
+        .setFeaturesCol("pixels").setEpochs(1).setInitialModel(saved + "/data/model.stm").fit(train(1000, 1500));
+    float[] a = base.parameters(), b = tuned.parameters();
+    assertEquals(a.length, b.length);
+    int head = 64 * 10 + 10;  // dense(10) after dense(64): the only layer that trains
+    assertArrayEquals(Arrays.copyOf(a, a.length - head), Arrays.copyOf(b, b.length - head), "frozen layers unchanged");
+    assertTrue(!Arrays.equals(Arrays.copyOfRange(a, a.length - head, a.length), Arrays.copyOfRange(b, b.length - head, b.length)),
+        "the head trained");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new NeuralNetClassifier()
+        .setFeaturesCol("pixels").setInitialModel(dir.resolve("nothing.stm").toString()).fit(train(0, 100)));
+    assertTrue(e.getMessage().contains("parameter initialModel") && e.getMessage().contains("nothing.stm"), e.getMessage());
+  }
+
+  /** The reader checks the class and the format version before it loads the network. */
+  @Test
+  void aModelWhoseMetadataWasChangedIsRefused() throws Exception {
+    NeuralNetClassificationModel m = new NeuralNetClassifier().setConfig(SMALL).setFeaturesCol("pixels").setEpochs(1)
+        .fit(train(0, 300));
+    for (String[] change : new String[][] {
+        {"\"class\":\"dev.sparktrain.spark.ml.NeuralNetClassificationModel\"", "\"class\":\"org.example.Other\"", "class org.example.Other"},
+        {"\"formatVersion\":1", "\"formatVersion\":2", "version 2"}}) {
+      Path saved = dir.resolve("m-" + change[2].hashCode());
+      m.write().save(saved.toString());
+      Path meta = saved.resolve("metadata/part-00000");
+      String text = Files.readString(meta);
+      assertTrue(text.contains(change[0]), text);
+      Files.writeString(meta, text.replace(change[0], change[1]));
+      Files.deleteIfExists(saved.resolve("metadata/.part-00000.crc"));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> NeuralNetClassificationModel.load(saved.toString()));
+      assertTrue(e.getMessage().contains(change[2]), e.getMessage());
+    }
+  }
+
   /**
    * The estimator configured by conf/fashion-mlp.conf (1 epoch) trains the CLI's model: the same test accuracy
    * to the last digit; on 10,000 test rows in 4 partitions its transform returns every row in order, with the
