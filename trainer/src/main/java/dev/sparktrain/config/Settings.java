@@ -38,6 +38,24 @@ public final class Settings {
     return s;
   }
 
+  /**
+   * Settings written as a conf file's text: key = value per line (or separated by ';'), '#' comments; errors name
+   * source and line, as for a file (a spark.ml estimator's config param, say).
+   */
+  public static Settings parse(String text, String source) {
+    Settings s = new Settings();
+    String[] lines = text.split("\\R", -1);
+    for (int i = 0; i < lines.length; i++) {
+      String line = lines[i];
+      int hash = line.indexOf('#');
+      if (hash >= 0) line = line.substring(0, hash);
+      for (String part : line.split(";")) {
+        if (!part.isBlank()) s.put(part, source + ":" + (i + 1));
+      }
+    }
+    return s;
+  }
+
   /** These settings with some values replaced or added (source "override"); nothing is marked used. */
   public Settings withOverrides(Map<String, String> overrides) {
     Settings s = new Settings();
