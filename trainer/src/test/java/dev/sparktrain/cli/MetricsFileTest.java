@@ -121,10 +121,19 @@ class MetricsFileTest {
     List<Long> before = ofType(lines(dir.resolve("killed.jsonl")), "step").stream().map(s -> s.path("step").asLong()).toList();
     assertTrue(before.size() >= checkpointed, "the killed run's file holds every checkpointed step: " + before.size()
         + " < " + checkpointed);
+    // the newest checkpoint is corrupt: the resume starts from the one before, and the file's steps after it go
+    List<Long> kept = CliRun.checkpointSteps(checkpoints);
+    long resumeAt = kept.get(kept.size() - 2);
+    Path newest = checkpoints.resolve(String.format("ckpt-%012d.stc", checkpointed));
+    byte[] bytes = Files.readAllBytes(newest);
+    bytes[bytes.length / 2] ^= 0x10;
+    Files.write(newest, bytes);
+    assertTrue(before.size() > resumeAt, "the file has steps after the checkpoint resumed from");
 
     CliRun.Result r = CliRun.inProcess("train", c.toString(), "--resume");
     assertEquals(0, r.exitCode(), r.toString());
-    assertTrue(r.stderr().contains("--resume: continuing from step " + checkpointed), r.stderr());
+    assertTrue(r.stderr().contains("--resume: continuing from step " + resumeAt), r.stderr());
+    checkpointed = resumeAt;
     List<JsonNode> lines = lines(dir.resolve("killed.jsonl"));
     assertEquals(1, ofType(lines, "start").size());
     assertEquals("start", lines.get(0).path("type").asText());
@@ -158,6 +167,23 @@ class MetricsFileTest {
       assertEquals(LongStream.rangeClosed(1, steps.size()).boxed().toList(), steps);
     }
     assertFalse(Files.exists(dir.resolve("ens.jsonl")), "no file for the command as a whole");
+  }
+
+  @Test
+  void compareWritesOneFilePerRun() throws Exception {
+    Path c = conf("cmp", Map.of("train.epochs", "1", "compare.runs", "sgd, adam", "compare.learning_rates", "0.05, 0.01",
+        "compare.output", dir.resolve("cmp-out").toString()));
+    CliRun.Result r = CliRun.inProcess("compare", c.toString());
+    assertEquals(0, r.exitCode(), r.toString());
+    for (String run : List.of("sgd", "adam")) {
+      List<JsonNode> lines = lines(dir.resolve("cmp-" + run + ".jsonl"));
+      assertEquals("compare", lines.get(0).path("command").asText());
+      assertEquals(run, lines.get(0).path("config").path("optimizer.name").asText());
+      assertEquals(1, ofType(lines, "epoch").size());
+      JsonNode end = lines.get(lines.size() - 1);
+      assertEquals(r.json(), end.path("result"));
+      assertTrue(end.has("test") && end.get("test").isNull(), "compare evaluates no test set: " + end);
+    }
   }
 
   @Test
