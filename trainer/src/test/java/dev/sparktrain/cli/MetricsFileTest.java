@@ -163,6 +163,15 @@ class MetricsFileTest {
       JsonNode end = lines.get(lines.size() - 1);
       assertEquals(r.json(), end.path("result"));
       assertEquals(member.path("test_accuracy").asDouble(), end.path("test").path("accuracy").asDouble(), 0);
+      long total = 0, diagonal = 0;
+      for (int t = 0; t < 4; t++) {
+        for (int q = 0; q < 4; q++) {
+          total += end.path("test").path("confusion").path(t).path(q).asLong();
+          if (t == q) diagonal += end.path("test").path("confusion").path(t).path(q).asLong();
+        }
+      }
+      assertEquals(200, total, end.toString());
+      assertEquals(member.path("test_accuracy").asDouble(), diagonal / 200.0, 1e-12, "the member's own confusion");
       List<Long> steps = ofType(lines, "step").stream().map(s -> s.path("step").asLong()).toList();
       assertEquals(LongStream.rangeClosed(1, steps.size()).boxed().toList(), steps);
     }
@@ -190,5 +199,7 @@ class MetricsFileTest {
   void aDirectoryAsThePathIsRefusedNamingTheSetting() throws Exception {
     Path c = conf("bad", Map.of("metrics.path", dir.toString()));
     CliRun.inProcess("train", c.toString()).assertUserError("metrics.path", "is a directory");
+    CliRun.inProcess("train", c.toString(), "metrics.path=", "progress.every_seconds=-1")
+        .assertUserError("progress.every_seconds = -1");
   }
 }
