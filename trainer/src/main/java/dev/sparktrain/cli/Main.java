@@ -3,6 +3,7 @@ package dev.sparktrain.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparktrain.UserError;
 import dev.sparktrain.config.Settings;
+import dev.sparktrain.config.SettingsTable;
 import dev.sparktrain.config.TrainConfig;
 import dev.sparktrain.data.DatasetFetcher;
 import dev.sparktrain.data.MnistJson;
@@ -119,7 +120,7 @@ public final class Main {
       if (!o.contains("=")) throw new UserError("command line: expected key=value, got '" + o + "'");
     }
     TrainConfig cfg = TrainConfig.from(Settings.load(args[1], overrides));
-    Progress progress = Progress.standard(err);
+    Progress progress = Progress.standard(err).withEvery(cfg.get(SettingsTable.PROGRESS_EVERY_SECONDS));
     Map<String, String> sparkSettings = new LinkedHashMap<>(cfg.spark());
     if (List.of("compare", "ensemble", "search").contains(command)) {
       sparkSettings.putIfAbsent("spark.scheduler.mode", "FAIR");  // concurrent runs share the cores, a pool each

@@ -115,6 +115,11 @@ public final class SettingsTable {
   public static final Setting<Boolean> CHECKPOINT_RESUME = add(Setting.bool("checkpoint.resume", false)
       .mayDifferOnResume());
 
+  // ---- what a run reports while it trains: the metrics file (docs/metrics.md) and progress lines on stderr
+  public static final Setting<String> METRICS_PATH = add(Setting.string("metrics.path", "").mayDifferOnResume());
+  public static final Setting<Double> PROGRESS_EVERY_SECONDS = add(Setting.number("progress.every_seconds", 30,
+      x -> x >= 0 && Double.isFinite(x), "a number of seconds ≥ 0 (0: only the epoch lines)").mayDifferOnResume());
+
   // ---- optimizer; OptimizerSpec's constructor checks the hyperparameters' ranges
   public static final Setting<String> OPTIMIZER_NAME = add(Setting.string("optimizer.name", "momentum")
       .normalized(SettingsTable::trimmedLowerCase));

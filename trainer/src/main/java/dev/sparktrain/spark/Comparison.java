@@ -8,6 +8,7 @@ import dev.sparktrain.report.CurvePlot;
 import dev.sparktrain.report.Curves;
 import dev.sparktrain.train.MinibatchPlan;
 import dev.sparktrain.train.Hooks;
+import dev.sparktrain.train.MetricsLog;
 import dev.sparktrain.train.Progress;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -42,6 +43,7 @@ public final class Comparison {
     }
     int concurrency = Math.min(cfg.compare().concurrency(), runs.size());
     List<Curves> curves = new ArrayList<>();
+    List<MetricsLog> metrics = new ArrayList<>();  // one file per run (metrics.path, docs/metrics.md)
     ModelSpec spec;
     try (TrainingData data = TrainingData.load(spark, cfg.data(), progress)) {
       spec = Trainer.modelSpec(cfg, data);
@@ -55,8 +57,10 @@ public final class Comparison {
         String name = runName(run, runs);
         Curves c = new Curves(name, run.optimizer().name(), iterations);
         curves.add(c);
-        fits.add(new ParallelRuns.Run(name, FitOptions.from(run).withProgress(progress.forRun(name)).withCallbacks(c)
-            .withHooks(hooks)));
+        MetricsLog log = RunMetrics.openMember(spark, run, "compare", name);
+        if (log != null) metrics.add(log);
+        FitOptions options = FitOptions.from(run).withProgress(progress.forRun(name)).withCallbacks(c);
+        fits.add(new ParallelRuns.Run(name, (log == null ? options : options.withCallbacks(log)).withHooks(hooks)));
       }
       var plan = ParallelRuns.plan(trainer.sparkContext(), cfg.training().engine(), runs.size(), data.partitions(),
           concurrency);
@@ -89,6 +93,7 @@ public final class Comparison {
     out.put("runs", summary);
     out.put("plot", plot);
     out.put("curves", dir + "/epochs.csv");
+    for (MetricsLog log : metrics) log.finish(out, null);  // compare evaluates no test set
     return out;
   }
 

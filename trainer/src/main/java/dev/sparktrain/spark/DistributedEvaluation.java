@@ -10,9 +10,15 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 
-/** Loss and accuracy of a model over cached blocks, as one Spark job; partials are summed in partition order. */
+/**
+ * Loss, accuracy and the confusion matrix of a model over cached blocks, as one Spark job; partials are summed in
+ * partition order, and each partition sends only its sums and its K×K counts, never its rows.
+ */
 final class DistributedEvaluation {
   private DistributedEvaluation() {}
+
+  /** One partition's sums and confusion counts. */
+  private record Partial(GradientSum.Node sums, long[][] confusion) implements java.io.Serializable {}
 
   static Metrics run(JavaRDD<DataBlock> blocks, ModelSpec spec, float[] params, String description) {
     return run(blocks, spec, params, TestTimeAugmentation.NONE, 0, description);
@@ -27,12 +33,18 @@ final class DistributedEvaluation {
     try {
       double loss = 0;
       long count = 0, correct = 0;
-      for (GradientSum.Node n : blocks.map(b -> GradientTask.evaluate(spec, bc.value(), b, tta, pad)).collect()) {
-        loss += n.lossSum();
-        count += n.count();
-        correct += n.correct();
+      int k = spec.numClasses();
+      long[][] confusion = new long[k][k];
+      for (Partial p : blocks.map(b -> {
+        long[][] c = new long[k][k];
+        return new Partial(GradientTask.evaluate(spec, bc.value(), b, tta, pad, c), c);
+      }).collect()) {
+        loss += p.sums().lossSum();
+        count += p.sums().count();
+        correct += p.sums().correct();
+        for (int i = 0; i < k; i++) for (int j = 0; j < k; j++) confusion[i][j] += p.confusion()[i][j];
       }
-      return Metrics.of(loss, correct, count);
+      return Metrics.of(loss, correct, count, confusion);
     } finally {
       bc.destroy();
     }

@@ -7,6 +7,7 @@ import dev.sparktrain.config.SettingsTable;
 import dev.sparktrain.config.TrainConfig;
 import dev.sparktrain.io.EnsembleManifest;
 import dev.sparktrain.train.Hooks;
+import dev.sparktrain.train.MetricsLog;
 import dev.sparktrain.train.Metrics;
 import dev.sparktrain.train.Progress;
 import java.util.ArrayList;
@@ -42,12 +43,18 @@ public final class EnsembleJob {
       throw new UserError("ensemble.min_members = " + min + ": more than the " + specs.size() + " members to train");
     }
     List<ParallelRuns.Run> runs = new ArrayList<>();
+    Map<String, MetricsLog> metrics = new LinkedHashMap<>();  // one file per member (metrics.path, docs/metrics.md)
     for (MemberSpec m : specs) {
       List<String> o = m.overrides().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
       TrainConfig member = configFor.apply(o);
       if (member.optimizer().isLbfgs()) throw new UserError("ensemble: optimizer.name = lbfgs is full-batch; use a minibatch optimizer");
-      runs.add(new ParallelRuns.Run(m.name(), FitOptions.from(member).withName(m.name())
-          .withProgress(progress.forRun(m.name())).withHooks(hooks)));
+      FitOptions options = FitOptions.from(member).withName(m.name()).withProgress(progress.forRun(m.name()));
+      MetricsLog log = RunMetrics.openMember(spark, member, "ensemble", m.name());
+      if (log != null) {
+        metrics.put(m.name(), log);
+        options = options.withCallbacks(log);
+      }
+      runs.add(new ParallelRuns.Run(m.name(), options.withHooks(hooks)));
     }
     String dir = cfg.get(SettingsTable.ENSEMBLE_OUTPUT);
     Configuration conf = spark.sparkContext().hadoopConfiguration();
@@ -108,6 +115,11 @@ public final class EnsembleJob {
       out.put("sequential_seconds_estimate", ParallelRuns.sequentialSecondsEstimate(outcomes, plan));
       out.put("test_examples", eval == null ? 0 : eval.ensemble().count());
       out.put("model", manifest);
+      for (int i = 0; i < ok.size(); i++) {
+        MetricsLog log = metrics.remove(ok.get(i).name());
+        if (log != null) log.finish(out, eval == null ? null : eval.members().get(i));
+      }
+      for (MetricsLog log : metrics.values()) log.finish(out, null);  // the members that failed
       return out;
     }
   }

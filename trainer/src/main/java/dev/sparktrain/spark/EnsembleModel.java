@@ -118,8 +118,9 @@ public final class EnsembleModel {
       implements Serializable {}
 
   /** One block's sums: the ensemble's loss and correct count, each member's, and the examples. */
-  private record Sums(double loss, long correct, double[] memberLoss, long[] memberCorrect, long count)
-      implements Serializable {}
+  /** One partition's sums; confusion[0] is the ensemble's K×K counts (row = label), confusion[1 + j] member j's. */
+  private record Sums(double loss, long correct, double[] memberLoss, long[] memberCorrect, long count,
+                      long[][][] confusion) implements Serializable {}
 
   private Parts parts() {
     int k = members.size();
@@ -179,21 +180,26 @@ public final class EnsembleModel {
         long correct = 0;
         double[] ml = new double[n];
         long[] mc = new long[n];
+        long[][][] confusion = new long[n + 1][k][k];
         for (int i = 0; i < b.n(); i++) {
-          int y = b.y()[i];
+          int y = b.y()[i], predicted = argmax(avg, i, k);
           loss -= Math.log(Math.max(avg[i * k + y], Float.MIN_NORMAL));
-          if (argmax(avg, i, k) == y) correct++;
+          if (predicted == y) correct++;
+          confusion[0][y][predicted]++;
           for (int j = 0; j < n; j++) {
             ml[j] -= Math.log(Math.max(probs[j][i * k + y], Float.MIN_NORMAL));
-            if (argmax(probs[j], i, k) == y) mc[j]++;
+            int pj = argmax(probs[j], i, k);
+            if (pj == y) mc[j]++;
+            confusion[1 + j][y][pj]++;
           }
         }
-        return new Sums(loss, correct, ml, mc, b.n());
+        return new Sums(loss, correct, ml, mc, b.n(), confusion);
       }).collect();
       double loss = 0;
       long correct = 0, count = 0;
       double[] ml = new double[n];
       long[] mc = new long[n];
+      long[][][] confusion = new long[n + 1][k][k];
       for (Sums s : sums) {  // in partition order
         loss += s.loss();
         correct += s.correct();
@@ -202,10 +208,13 @@ public final class EnsembleModel {
           ml[j] += s.memberLoss()[j];
           mc[j] += s.memberCorrect()[j];
         }
+        for (int m = 0; m <= n; m++) {
+          for (int y = 0; y < k; y++) for (int c = 0; c < k; c++) confusion[m][y][c] += s.confusion()[m][y][c];
+        }
       }
       List<Metrics> each = new ArrayList<>();
-      for (int j = 0; j < n; j++) each.add(Metrics.of(ml[j], mc[j], count));
-      return new Evaluation(Metrics.of(loss, correct, count), each);
+      for (int j = 0; j < n; j++) each.add(Metrics.of(ml[j], mc[j], count, confusion[1 + j]));
+      return new Evaluation(Metrics.of(loss, correct, count, confusion[0]), each);
     } finally {
       bc.destroy();
     }

@@ -9,6 +9,7 @@ import dev.sparktrain.nn.LayerSpec;
 import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.train.Hooks;
 import dev.sparktrain.train.Metrics;
+import dev.sparktrain.train.MetricsLog;
 import dev.sparktrain.train.Progress;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -81,8 +82,10 @@ public final class FineTuneJob {
     var prep = plan.preparation();
     try (TrainingData data = TrainingData.load(spark, ft.data(), prep, progress)) {
       Trainer trainer = new Trainer(spark);
+      MetricsLog metricsLog = RunMetrics.open(spark, ft, "finetune");
       FitOptions phase1 = FitOptions.from(ft).withInitial(plan.initial())
           .withName("finetune").withProgress(progress).withHooks(hooks);
+      if (metricsLog != null) phase1 = phase1.withCallbacks(metricsLog);  // phase 2 continues its steps and epochs
       TrainedModel model = trainer.fit(data, phase1);
       TrainedModel.Traffic first = model.traffic();
       int phase2 = ft.get(SettingsTable.FINETUNE_PHASE2_EPOCHS);
@@ -128,6 +131,7 @@ public final class FineTuneJob {
       m.put("pretrained", src.path());
       if (src.zooVersion() != null) m.put("zoo_version", src.zooVersion());
       m.put("model", ft.model().path());
+      if (metricsLog != null) metricsLog.finish(m, test);
       return m;
     }
   }

@@ -9,6 +9,7 @@ import dev.sparktrain.train.Callback;
 import dev.sparktrain.train.Hooks;
 import dev.sparktrain.train.LoopControl;
 import dev.sparktrain.train.Metrics;
+import dev.sparktrain.train.MetricsLog;
 import dev.sparktrain.train.Progress;
 import java.time.Clock;
 import java.time.Duration;
@@ -64,8 +65,10 @@ public final class PretrainJob {
       progress.info("pretrain: lease " + lease + " taken (" + l.holder().describe() + ")");
       TrainConfig c = cfg.with(Map.of("checkpoint.resume", "true"));
       try (TrainingData data = TrainingData.load(spark, c.data(), progress)) {
-        TrainedModel model = new Trainer(spark).fit(data, FitOptions.from(c).withName("pretrain " + name)
-            .withProgress(progress).withHooks(hooks).withCallbacks(new LeaseGuard(l)));
+        MetricsLog metricsLog = RunMetrics.open(spark, c, "pretrain");
+        FitOptions options = FitOptions.from(c).withName("pretrain " + name).withProgress(progress).withHooks(hooks)
+            .withCallbacks(new LeaseGuard(l));
+        TrainedModel model = new Trainer(spark).fit(data, metricsLog == null ? options : options.withCallbacks(metricsLog));
         if (l.lost().isPresent()) {
           throw new JobFailure("pretrain: " + l.lost().get().getMessage() + "; this run stops without publishing");
         }
@@ -92,6 +95,7 @@ public final class PretrainJob {
         m.put("seconds_per_epoch", s.secondsPerEpoch());
         m.put("zoo", zoo);
         m.put("lease", lease);
+        if (metricsLog != null) metricsLog.finish(m, test);
         return m;
       }
     }

@@ -6,6 +6,7 @@ import dev.sparktrain.nn.ModelSpec;
 import dev.sparktrain.tensor.Gemm;
 import dev.sparktrain.train.Hooks;
 import dev.sparktrain.train.Metrics;
+import dev.sparktrain.train.MetricsLog;
 import dev.sparktrain.train.Progress;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,12 +28,14 @@ public final class TrainJob {
   /** Trains as cfg says, with the hooks added from code; returns the fields of the command's JSON line. */
   public static Map<String, Object> run(SparkSession spark, TrainConfig cfg, Progress progress, Hooks hooks) {
     FailedTasks failures = new FailedTasks();
+    MetricsLog metricsLog = RunMetrics.open(spark, cfg, "train");
     spark.sparkContext().addSparkListener(failures);
     try (TrainingData data = TrainingData.load(spark, cfg.data(), progress)) {
       ModelSpec spec = Trainer.modelSpec(cfg, data);
       progress.info(String.format("data: %s; model: %s, %,d parameters; BLAS: %s", data, spec.layersText(),
           spec.paramCount(), Gemm.best().name()));
-      TrainedModel model = new Trainer(spark).fit(data, FitOptions.from(cfg).withProgress(progress).withHooks(hooks));
+      FitOptions options = FitOptions.from(cfg).withProgress(progress).withHooks(hooks);
+      TrainedModel model = new Trainer(spark).fit(data, metricsLog == null ? options : options.withCallbacks(metricsLog));
       Metrics test = Metrics.NONE, testTta = Metrics.NONE;
       var tta = cfg.predict().tta();
       if (data.test().isPresent()) {
@@ -92,6 +95,7 @@ public final class TrainJob {
       if (s.stopReason() != null) m.put("stopped", s.stopReason());
       m.put("peak_rss_mib", dev.sparktrain.report.PeakMemory.mib());
       m.put("model", cfg.model().path());
+      if (metricsLog != null) metricsLog.finish(m, test);
       return m;
     } finally {
       spark.sparkContext().removeSparkListener(failures);

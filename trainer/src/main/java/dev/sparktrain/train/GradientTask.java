@@ -130,6 +130,12 @@ public final class GradientTask {
    */
   public static GradientSum.Node evaluate(ModelSpec spec, float[] params, DataBlock block, TestTimeAugmentation tta,
                                           int pad) {
+    return evaluate(spec, params, block, tta, pad, null);
+  }
+
+  /** As above, also counting each (label, prediction) pair into confusion (K×K, row = label), when not null. */
+  public static GradientSum.Node evaluate(ModelSpec spec, float[] params, DataBlock block, TestTimeAugmentation tta,
+                                          int pad, long[][] confusion) {
     int k = spec.numClasses();
     float[] probs = probabilities(spec, params, block, tta, pad);
     double loss = 0;
@@ -138,6 +144,7 @@ public final class GradientTask {
       int row = i * k, label = block.y()[i], best = 0;
       for (int j = 1; j < k; j++) if (probs[row + j] > probs[row + best]) best = j;
       if (best == label) correct++;
+      if (confusion != null) confusion[label][best]++;
       loss -= Math.log(Math.max(probs[row + label], Float.MIN_NORMAL));
     }
     return new GradientSum.Node(null, loss, block.n(), correct);

@@ -1,11 +1,24 @@
 package dev.sparktrain.train;
 
-/** Accuracy, mean loss and example count of a model over a set of examples; NaN where there were none. */
-public record Metrics(double accuracy, double loss, long count) {
+/**
+ * Accuracy, mean loss and example count of a model over a set of examples; NaN where there were none. The
+ * confusion matrix, when the pass counted one, has a row per true class and a column per predicted class.
+ */
+public record Metrics(double accuracy, double loss, long count, long[][] confusion) {
   public static final Metrics NONE = new Metrics(Double.NaN, Double.NaN, 0);
+
+  /** Without a confusion matrix. */
+  public Metrics(double accuracy, double loss, long count) {
+    this(accuracy, loss, count, null);
+  }
 
   /** From the sums of a pass: loss sum, correct predictions, examples. */
   public static Metrics of(double lossSum, long correct, long count) {
-    return count == 0 ? NONE : new Metrics((double) correct / count, lossSum / count, count);
+    return of(lossSum, correct, count, null);
+  }
+
+  /** As above, with the pass's confusion counts (confusion[true][predicted]), or null. */
+  public static Metrics of(double lossSum, long correct, long count, long[][] confusion) {
+    return count == 0 ? NONE : new Metrics((double) correct / count, lossSum / count, count, confusion);
   }
 }

@@ -27,8 +27,12 @@ class FineTuneCommandTest {
     String zoo = dir.resolve("zoo").toString();
     Path pre = SmallJobConf.inDir(dir, "pre", Map.of("data.classes", "0, 1", "model.layers", "dense(16), relu, dense(2)",
         "checkpoint.dir", dir.resolve("ck").toString(), "pretrain.zoo", zoo, "pretrain.name", "tiny", "train.epochs", "2"));
-    CliRun.Result p = CliRun.inProcess("pretrain", pre.toString());
+    Path preMetrics = dir.resolve("pre.jsonl");
+    CliRun.Result p = CliRun.inProcess("pretrain", pre.toString(), "metrics.path=" + preMetrics);
     assertEquals(0, p.exitCode(), p.toString());
+    var preLines = MetricsFileTest.lines(preMetrics);
+    assertEquals("pretrain", preLines.get(0).path("command").asText());
+    assertEquals(p.json(), preLines.get(preLines.size() - 1).path("result"), "pretrain's end line holds its result");
     assertEquals("tiny@v1", p.json().path("zoo_version").asText());
     float[] pretrained = SavedModel.load(dir.resolve("pre.stm").toString(), new Configuration()).params();
 
@@ -51,9 +55,20 @@ class FineTuneCommandTest {
     assertArrayEquals(Arrays.copyOf(pretrained, 1040), Arrays.copyOf(tuned, 1040), "the frozen layer is unchanged");
 
     // a second phase that unfreezes everything moves the first layer too
+    Path ftMetrics = dir.resolve("ft.jsonl");
     CliRun.Result two = CliRun.inProcess("finetune", ft.toString(), "finetune.phase2_epochs=2",
-        "finetune.phase2_freeze_until=0");
+        "finetune.phase2_freeze_until=0", "metrics.path=" + ftMetrics);
     assertEquals(0, two.exitCode(), two.toString());
+    // one file for both phases: phase 2's steps and epochs follow phase 1's
+    var ftLines = MetricsFileTest.lines(ftMetrics);
+    assertEquals("finetune", ftLines.get(0).path("command").asText());
+    assertEquals(java.util.List.of(1, 2, 3, 4, 5), ftLines.stream().filter(n -> n.path("type").asText().equals("epoch"))
+        .map(n -> n.path("epoch").asInt()).toList());
+    var ftSteps = ftLines.stream().filter(n -> n.path("type").asText().equals("step")).map(n -> n.path("step").asLong())
+        .toList();
+    assertEquals(java.util.stream.LongStream.rangeClosed(1, ftSteps.size()).boxed().toList(), ftSteps);
+    assertEquals(0, ftSteps.size() % 5, ftSteps.toString());
+    assertEquals(two.json(), ftLines.get(ftLines.size() - 1).path("result"));
     assertEquals(1074, two.json().path("phase2_trainable_parameters").asLong());
     assertEquals(5, two.json().path("epochs").asInt());
     float[] both = SavedModel.load(dir.resolve("ft.stm").toString(), new Configuration()).params();

@@ -175,7 +175,7 @@ class SettingsTableTest {
         "ensemble.members", "ensemble.vary", "ensemble.overrides", "ensemble.weighting", "ensemble.min_members",
         "ensemble.concurrency", "ensemble.output", "search.runs", "search.learning_rate", "search.weight_decay",
         "search.dropout", "search.width", "search.output", "lr_range.min_lr", "lr_range.max_lr", "lr_range.steps",
-        "lr_range.output")), mayDiffer);
+        "lr_range.output", "metrics.path", "progress.every_seconds")), mayDiffer);
     assertEquals("spark.", SettingsTable.STANDARD.passThroughPrefix());
   }
 

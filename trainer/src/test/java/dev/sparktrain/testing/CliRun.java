@@ -156,6 +156,18 @@ public final class CliRun {
    * stdout and stderr go to workDir/.cli-stdout and .cli-stderr.
    */
   public static Process start(Path workDir, String... args) throws IOException {
+    List<String> cmd = javaCommand(Arrays.asList(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile())
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .redirectOutput(workDir.resolve(".cli-stdout").toFile())
+        .redirectError(workDir.resolve(".cli-stderr").toFile());
+    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+    pb.environment().put("OPENBLAS_NUM_THREADS", "1");
+    return pb.start();
+  }
+
+  /** The child JVM's command line that {@link #start} runs: the project's JVM options, the test class path, Main, args. */
+  public static List<String> javaCommand(List<String> args) {
     Path repo = repoRoot();
     List<String> cmd = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -166,14 +178,8 @@ public final class CliRun {
         "-Dlog4j2.configurationFile=" + repo.resolve("conf/log4j2.properties"),
         "-cp", testClassPath(),
         Main.class.getName()));
-    cmd.addAll(Arrays.asList(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(workDir.toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-        .redirectOutput(workDir.resolve(".cli-stdout").toFile())
-        .redirectError(workDir.resolve(".cli-stderr").toFile());
-    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
-    pb.environment().put("OPENBLAS_NUM_THREADS", "1");
-    return pb.start();
+    cmd.addAll(args);
+    return cmd;
   }
 
   /** The repository root: the nearest directory above the working directory that holds conf/jvm.options. */

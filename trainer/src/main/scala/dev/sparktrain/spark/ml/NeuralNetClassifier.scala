@@ -2,7 +2,8 @@ package dev.sparktrain.spark.ml
 
 import dev.sparktrain.UserError
 import dev.sparktrain.config.{Settings, SettingsTable, TrainConfig}
-import dev.sparktrain.spark.{FineTuneJob, FitOptions, Trainer, TrainingData}
+import dev.sparktrain.spark.{FineTuneJob, FitOptions, RunMetrics, Trainer, TrainingData}
+import dev.sparktrain.train.Metrics
 import org.apache.spark.ml.classification.ProbabilisticClassifier
 import org.apache.spark.ml.linalg.{Vector, VectorUDT}
 import org.apache.spark.ml.param.ParamMap
@@ -43,6 +44,7 @@ class NeuralNetClassifier(override val uid: String)
   def setNumPartitions(value: Int): this.type = set(numPartitions, value)
   def setValidationFraction(value: Double): this.type = set(validationFraction, value)
   def setInitialModel(value: String): this.type = set(initialModel, value)
+  def setMetricsPath(value: String): this.type = set(metricsPath, value)
 
   override def copy(extra: ParamMap): NeuralNetClassifier = defaultCopy(extra)
 
@@ -70,6 +72,7 @@ class NeuralNetClassifier(override val uid: String)
     put(numPartitions, "data.partitions")
     put(validationFraction, "data.validation_fraction")
     put(initialModel, "finetune.from")
+    put(metricsPath, "metrics.path")
     var settings = base.withOverrides(over)
     get(dropout).foreach { rate =>
       val text = if (over.containsKey("model.layers")) over.get("model.layers")
@@ -121,7 +124,19 @@ class NeuralNetClassifier(override val uid: String)
       catch { case e: UserError => throw new IllegalArgumentException(s"$uid parameter layers: ${e.getMessage} " +
         s"(featuresCol '$features' has $first values, labelCol '$label' has $k classes)", e) }
       val options = plan.map(p => FitOptions.from(cfg).withInitial(p.initial())).getOrElse(FitOptions.from(cfg))
-      val fitted = new Trainer(spark).fit(data, options.withName(uid))
+      val log = RunMetrics.open(spark, cfg, "estimator")
+      val fitted = new Trainer(spark).fit(data, (if (log == null) options else options.withCallbacks(log)).withName(uid))
+      if (log != null) {
+        val s = fitted.summary()
+        val result = new java.util.LinkedHashMap[String, Object]()
+        result.put("uid", uid)
+        result.put("epochs", Int.box(s.epochs()))
+        result.put("train_loss", NeuralNetClassifier.finite(s.trainLoss()))
+        result.put("validation_accuracy", NeuralNetClassifier.finite(s.validationAccuracy()))
+        result.put("seconds_per_epoch", NeuralNetClassifier.finite(s.secondsPerEpoch()))
+        result.put("engine", s.engine())
+        log.finish(result, Metrics.NONE)
+      }
       copyValues(new NeuralNetClassificationModel(uid, fitted.spec(), fitted.params(), fitted.standardizer(),
         fitted.config()).setParent(this))
     } catch {
@@ -131,6 +146,8 @@ class NeuralNetClassifier(override val uid: String)
 }
 
 object NeuralNetClassifier extends DefaultParamsReadable[NeuralNetClassifier] {
+  private def finite(v: Double): Object = if (v.isNaN || v.isInfinite) null else Double.box(v)
+
   private val DropoutLayer = """dropout\(\s*[0-9.eE+-]+\s*\)""".r
 
   override def load(path: String): NeuralNetClassifier = super.load(path)

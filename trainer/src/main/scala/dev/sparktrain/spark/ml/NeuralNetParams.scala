@@ -52,6 +52,10 @@ trait NeuralNetParams extends Params {
       "with finetune.zoo in config): its layers but the head start the fit, its standardization is kept, and " +
       "finetune.freeze_until and finetune.lr_mult in config apply")
 
+  final val metricsPath: Param[String] = new Param[String](this, "metricsPath",
+    "metrics.path: the fit's metrics as JSON lines on any Hadoop path (docs/metrics.md); under CrossValidator each " +
+      "fit replaces the file, so leave it unset there")
+
   setDefault(config -> "")
 
   def getConfig: String = $(config)

@@ -214,8 +214,18 @@ class NeuralNetClassifierTest {
   /** The reader checks the class and the format version before it loads the network. */
   @Test
   void aModelWhoseMetadataWasChangedIsRefused() throws Exception {
+    Path metrics = dir.resolve("fit.jsonl");
     NeuralNetClassificationModel m = new NeuralNetClassifier().setConfig(SMALL).setFeaturesCol("pixels").setEpochs(1)
-        .fit(train(0, 300));
+        .setMetricsPath(metrics.toString()).fit(train(0, 300));
+    List<String> lines = Files.readAllLines(metrics);  // the fit's metrics file: start, each step, the epoch, end
+    var json = new com.fasterxml.jackson.databind.ObjectMapper();
+    List<String> types = new ArrayList<>();
+    for (String l : lines) types.add(json.readTree(l).get("type").asText());
+    assertEquals("start", types.get(0));
+    assertEquals("end", types.get(types.size() - 1));
+    assertEquals(1, types.stream().filter("epoch"::equals).count(), types.toString());
+    assertEquals((270 + 63) / 64, types.stream().filter("step"::equals).count(), "270 training rows in batches of 64");
+    assertEquals(m.uid(), json.readTree(lines.get(lines.size() - 1)).get("result").get("uid").asText());
     for (String[] change : new String[][] {
         {"\"class\":\"dev.sparktrain.spark.ml.NeuralNetClassificationModel\"", "\"class\":\"org.example.Other\"", "class org.example.Other"},
         {"\"formatVersion\":1", "\"formatVersion\":2", "version 2"}}) {
