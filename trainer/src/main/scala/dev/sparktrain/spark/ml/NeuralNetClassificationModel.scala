@@ -26,18 +26,24 @@ import scala.jdk.CollectionConverters._
  * and `data/model.stm`, the project's checksummed tensor file (docs/model-format.md); no Java serialization.
  */
 class NeuralNetClassificationModel private[ml] (override val uid: String, val spec: ModelSpec,
-    private val weights: Array[Float], val standardizer: FeatureStats.Standardizer,
+    private val members: Array[Array[Float]], val standardizer: FeatureStats.Standardizer,
     val trainingConfig: java.util.Map[String, String])
     extends ProbabilisticClassificationModel[Vector, NeuralNetClassificationModel] with MLWritable {
 
   override def numClasses: Int = spec.numClasses()
   override def numFeatures: Int = spec.inputSize()
 
-  /** The flat parameter vector (a copy). */
-  def parameters: Array[Float] = weights.clone()
+  /** The flat parameter vector (a copy); of the first member for an ensemble. */
+  def parameters: Array[Float] = members(0).clone()
+
+  /** How many networks the model averages (numMembers). */
+  def numMembers: Int = members.length
+
+  /** Member i's flat parameter vector (a copy). */
+  def memberParameters(i: Int): Array[Float] = members(i).clone()
 
   override def predictRaw(features: Vector): Vector = {
-    val p = NeuralNetClassificationModel.probabilities(spec, weights, standardizer, Array(features))
+    val p = NeuralNetClassificationModel.probabilities(spec, members, standardizer, Array(features))
     Vectors.dense(p.map(v => math.log(v.toDouble)))
   }
 
@@ -62,7 +68,7 @@ class NeuralNetClassificationModel private[ml] (override val uid: String, val sp
     if (added.isEmpty) return in
     val fIndex = in.schema.fieldIndex($(featuresCol))
     val names = (getRawPredictionCol, getProbabilityCol, getPredictionCol)
-    val bc = in.sparkSession.sparkContext.broadcast(weights)
+    val bc = in.sparkSession.sparkContext.broadcast(members)
     val (s, std, d) = (spec, standardizer, numFeatures)
     in.mapPartitions { rows: Iterator[Row] =>
       rows.grouped(256).flatMap { group =>
@@ -85,7 +91,7 @@ class NeuralNetClassificationModel private[ml] (override val uid: String, val sp
   }
 
   override def copy(extra: ParamMap): NeuralNetClassificationModel =
-    copyValues(new NeuralNetClassificationModel(uid, spec, weights, standardizer, trainingConfig), extra).setParent(parent)
+    copyValues(new NeuralNetClassificationModel(uid, spec, members, standardizer, trainingConfig), extra).setParent(parent)
 
   override def write: MLWriter = new NeuralNetClassificationModel.Writer(this)
 
@@ -98,8 +104,11 @@ object NeuralNetClassificationModel extends MLReadable[NeuralNetClassificationMo
   val FormatVersion = 1
   private val Json = new ObjectMapper()
 
-  /** Class probabilities, row-major n × k, of the feature vectors standardized as in training. */
-  private[ml] def probabilities(spec: ModelSpec, params: Array[Float], std: FeatureStats.Standardizer,
+  /**
+   * Class probabilities, row-major n × k, of the feature vectors standardized as in training; for several members
+   * the mean of their probabilities, summed in member order.
+   */
+  private[ml] def probabilities(spec: ModelSpec, members: Array[Array[Float]], std: FeatureStats.Standardizer,
       rows: Array[Vector], dim: Int = -1): Array[Float] = {
     val d = if (dim > 0) dim else spec.inputSize()
     val x = new Array[Float](rows.length * d)
@@ -112,8 +121,19 @@ object NeuralNetClassificationModel extends MLReadable[NeuralNetClassificationMo
       i += 1
     }
     val block = new DataBlock(rows.length, d, x, new Array[Int](rows.length), Array.tabulate(rows.length)(_.toLong))
-    GradientTask.probabilities(spec, params, block.standardized(std), TestTimeAugmentation.NONE, 0)
+    val standardized = block.standardized(std)
+    if (members.length == 1) return GradientTask.probabilities(spec, members(0), standardized, TestTimeAugmentation.NONE, 0)
+    val sum = new Array[Double](rows.length * spec.numClasses())
+    for (m <- members) {
+      val p = GradientTask.probabilities(spec, m, standardized, TestTimeAugmentation.NONE, 0)
+      var j = 0
+      while (j < p.length) { sum(j) += p(j); j += 1 }
+    }
+    sum.map(v => (v / members.length).toFloat)
   }
+
+  /** Where member i of n is saved: data/model.stm for one network (a file the CLI reads), data/member-i.stm. */
+  private def memberFile(i: Int, n: Int): String = if (n == 1) "data/model.stm" else s"data/member-$i.stm"
 
   override def read: MLReader[NeuralNetClassificationModel] = new Reader
 
@@ -140,10 +160,13 @@ object NeuralNetClassificationModel extends MLReadable[NeuralNetClassificationMo
       m.put("numClasses", model.numClasses)
       m.put("numFeatures", model.numFeatures)
       m.put("layers", model.spec.layersText())
+      m.put("numMembers", model.numMembers)
       sc.parallelize(Seq(Json.writeValueAsString(m)), 1).saveAsTextFile(new Path(path, "metadata").toString)
-      new SavedModel(model.spec, model.weights, model.standardizer, model.trainingConfig,
-        java.util.Map.of("spark_ml_uid", model.uid), java.util.Map.of[String, java.lang.Double](), null)
-        .save(new Path(path, "data/model.stm").toString, sc.hadoopConfiguration)
+      for (i <- model.members.indices) {
+        new SavedModel(model.spec, model.members(i), model.standardizer, model.trainingConfig,
+          java.util.Map.of("spark_ml_uid", model.uid), java.util.Map.of[String, java.lang.Double](), null)
+          .save(new Path(path, NeuralNetClassificationModel.memberFile(i, model.numMembers)).toString, sc.hadoopConfiguration)
+      }
     }
   }
 
@@ -162,13 +185,21 @@ object NeuralNetClassificationModel extends MLReadable[NeuralNetClassificationMo
         throw new IllegalArgumentException(s"$metaPath: format ${m.get("format")} version ${m.get("formatVersion")}, " +
           s"this sparktrain reads $Format version $FormatVersion")
       }
-      val saved = SavedModel.load(new Path(path, "data/model.stm").toString, sc.hadoopConfiguration)
-      if (saved.spec().numClasses() != field("numClasses").asInt() || saved.spec().inputSize() != field("numFeatures").asInt()) {
-        throw new IllegalArgumentException(s"$path: data/model.stm has ${saved.spec().numClasses()} classes and " +
-          s"${saved.spec().inputSize()} features, the metadata ${m.get("numClasses")} and ${m.get("numFeatures")}")
+      val n = Option(m.get("numMembers")).map(_.asInt()).getOrElse(1)
+      if (n < 1 || n > 10000) throw new IllegalArgumentException(s"$metaPath: numMembers $n")
+      val saved = (0 until n).map { i =>
+        val file = memberFile(i, n)
+        val s = SavedModel.load(new Path(path, file).toString, sc.hadoopConfiguration)
+        if (s.spec().numClasses() != field("numClasses").asInt() || s.spec().inputSize() != field("numFeatures").asInt()
+            || s.spec().layersText() != field("layers").asText()) {
+          throw new IllegalArgumentException(s"$path: $file has ${s.spec().numClasses()} classes, " +
+            s"${s.spec().inputSize()} features and layers ${s.spec().layersText()}; the metadata says " +
+            s"${m.get("numClasses")}, ${m.get("numFeatures")} and ${m.get("layers")}")
+        }
+        s
       }
-      val model = new NeuralNetClassificationModel(field("uid").asText(), saved.spec(), saved.params(),
-        saved.standardizer(), saved.config())
+      val model = new NeuralNetClassificationModel(field("uid").asText(), saved.head.spec(), saved.map(_.params()).toArray,
+        saved.head.standardizer(), saved.head.config())
       def apply(node: String, default: Boolean): Unit = field(node).fields().asScala.foreach { e =>
         val p = model.getParam(e.getKey)
         val v = p.jsonDecode(Json.writeValueAsString(e.getValue))

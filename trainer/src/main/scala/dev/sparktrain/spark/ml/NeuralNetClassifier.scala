@@ -2,8 +2,10 @@ package dev.sparktrain.spark.ml
 
 import dev.sparktrain.UserError
 import dev.sparktrain.config.{Settings, SettingsTable, TrainConfig}
-import dev.sparktrain.spark.{FineTuneJob, FitOptions, RunMetrics, Trainer, TrainingData}
-import dev.sparktrain.train.Metrics
+import dev.sparktrain.spark.{EnsembleJob, FineTuneJob, FitOptions, ParallelRuns, RunMetrics, TrainedModel, Trainer,
+  TrainingData}
+import dev.sparktrain.train.{Metrics, Progress}
+import org.apache.spark.api.java.JavaSparkContext
 import org.apache.spark.ml.classification.ProbabilisticClassifier
 import org.apache.spark.ml.linalg.{Vector, VectorUDT}
 import org.apache.spark.ml.param.ParamMap
@@ -45,6 +47,7 @@ class NeuralNetClassifier(override val uid: String)
   def setValidationFraction(value: Double): this.type = set(validationFraction, value)
   def setInitialModel(value: String): this.type = set(initialModel, value)
   def setMetricsPath(value: String): this.type = set(metricsPath, value)
+  def setNumMembers(value: Int): this.type = set(numMembers, value)
 
   override def copy(extra: ParamMap): NeuralNetClassifier = defaultCopy(extra)
 
@@ -73,6 +76,7 @@ class NeuralNetClassifier(override val uid: String)
     put(validationFraction, "data.validation_fraction")
     put(initialModel, "finetune.from")
     put(metricsPath, "metrics.path")
+    if ($(numMembers) > 1) over.put("ensemble.members", $(numMembers).toString)
     var settings = base.withOverrides(over)
     get(dropout).foreach { rate =>
       val text = if (over.containsKey("model.layers")) over.get("model.layers")
@@ -86,6 +90,25 @@ class NeuralNetClassifier(override val uid: String)
     }
     try TrainConfig.from(settings)
     catch { case e: UserError => throw new IllegalArgumentException(s"$uid: ${e.getMessage}", e) }
+  }
+
+  /** One fit, with its metrics file (metricsPath) when set. */
+  private def fitLogged(spark: org.apache.spark.sql.SparkSession, trainer: Trainer, data: TrainingData,
+      options: FitOptions, cfg: TrainConfig, command: String, member: Option[String]): TrainedModel = {
+    val log = RunMetrics.open(spark, cfg, command)
+    val fitted = trainer.fit(data, if (log == null) options else options.withCallbacks(log))
+    if (log != null) {
+      val s = fitted.summary()
+      val result = new java.util.LinkedHashMap[String, Object]()
+      result.put("uid", uid)
+      result.put("epochs", Int.box(s.epochs()))
+      result.put("train_loss", NeuralNetClassifier.finite(s.trainLoss()))
+      result.put("validation_accuracy", NeuralNetClassifier.finite(s.validationAccuracy()))
+      result.put("seconds_per_epoch", NeuralNetClassifier.finite(s.secondsPerEpoch()))
+      result.put("engine", s.engine())
+      log.finish(result, Metrics.NONE)
+    }
+    fitted
   }
 
   override protected def train(dataset: Dataset[_]): NeuralNetClassificationModel = {
@@ -124,21 +147,28 @@ class NeuralNetClassifier(override val uid: String)
       catch { case e: UserError => throw new IllegalArgumentException(s"$uid parameter layers: ${e.getMessage} " +
         s"(featuresCol '$features' has $first values, labelCol '$label' has $k classes)", e) }
       val options = plan.map(p => FitOptions.from(cfg).withInitial(p.initial())).getOrElse(FitOptions.from(cfg))
-      val log = RunMetrics.open(spark, cfg, "estimator")
-      val fitted = new Trainer(spark).fit(data, (if (log == null) options else options.withCallbacks(log)).withName(uid))
-      if (log != null) {
-        val s = fitted.summary()
-        val result = new java.util.LinkedHashMap[String, Object]()
-        result.put("uid", uid)
-        result.put("epochs", Int.box(s.epochs()))
-        result.put("train_loss", NeuralNetClassifier.finite(s.trainLoss()))
-        result.put("validation_accuracy", NeuralNetClassifier.finite(s.validationAccuracy()))
-        result.put("seconds_per_epoch", NeuralNetClassifier.finite(s.secondsPerEpoch()))
-        result.put("engine", s.engine())
-        log.finish(result, Metrics.NONE)
-      }
-      copyValues(new NeuralNetClassificationModel(uid, fitted.spec(), fitted.params(), fitted.standardizer(),
-        fitted.config()).setParent(this))
+      val progress = Progress.standard(System.err)
+      val trainer = new Trainer(spark)
+      val start = options.withName(uid).withProgress(progress)
+      val members: Seq[TrainedModel] =
+        if ($(numMembers) == 1) Seq(fitLogged(spark, trainer, data, start, cfg, "estimator", None))
+        else {
+          val specs = EnsembleJob.members(cfg).asScala.toSeq
+          val runs = specs.map { m =>
+            val member = cfg.`with`(m.overrides())
+            val o = start.withConfig(member).withName(s"$uid/${m.name()}").withProgress(progress.forRun(m.name()))
+            new ParallelRuns.Run(m.name(), o)
+          }
+          val schedule = ParallelRuns.plan(JavaSparkContext.fromSparkContext(spark.sparkContext), cfg.training().engine(),
+            runs.size, data.partitions(), cfg.get(SettingsTable.ENSEMBLE_CONCURRENCY))
+          progress.info(s"$uid: ensemble of ${runs.size}: ${schedule.describe()}")
+          val outcomes = ParallelRuns.fit(trainer, data, runs.asJava, schedule, true, progress).asScala.toSeq
+          outcomes.find(!_.ok()).foreach(o => throw new IllegalArgumentException(s"$uid: member ${o.name()} failed: ${o.failure()}"))
+          outcomes.map(_.model())
+        }
+      val fitted = members.head
+      copyValues(new NeuralNetClassificationModel(uid, fitted.spec(), members.map(_.params()).toArray,
+        fitted.standardizer(), fitted.config()).setParent(this))
     } catch {
       case e: UserError => throw new IllegalArgumentException(s"$uid: ${e.getMessage}", e)
     } finally data.close()

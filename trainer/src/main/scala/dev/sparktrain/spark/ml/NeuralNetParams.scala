@@ -56,7 +56,14 @@ trait NeuralNetParams extends Params {
     "metrics.path: the fit's metrics as JSON lines on any Hadoop path (docs/metrics.md); under CrossValidator each " +
       "fit replaces the file, so leave it unset there")
 
-  setDefault(config -> "")
+  final val numMembers: IntParam = new IntParam(this, "numMembers",
+    "an ensemble of this many networks, trained as the ensemble command trains them (ensemble.vary, " +
+      "ensemble.concurrency from config; by default members differ by init and order seed) over one cached copy; " +
+      "the model averages their probabilities (>= 1; 1: one network)", ParamValidators.gtEq(1))
+
+  setDefault(config -> "", numMembers -> 1)
+
+  def getNumMembers: Int = $(numMembers)
 
   def getConfig: String = $(config)
 }

@@ -211,6 +211,40 @@ class NeuralNetClassifierTest {
     assertTrue(e.getMessage().contains("parameter initialModel") && e.getMessage().contains("nothing.stm"), e.getMessage());
   }
 
+  /**
+   * numMembers trains an ensemble as the ensemble command does, over one cached copy: member i is the single fit
+   * with init and order seed + i, bit for bit, and the model averages the members' probabilities; saved and
+   * loaded, it predicts the same.
+   */
+  @Test
+  void anEnsembleOfTwoIsTheMeanOfItsMembersAndSurvivesSaveAndLoad() throws Exception {
+    Dataset<Row> data = train(0, 1000);
+    NeuralNetClassificationModel ensemble = new NeuralNetClassifier().setConfig(SMALL).setFeaturesCol("pixels")
+        .setEpochs(1).setNumMembers(2).fit(data);
+    assertEquals(2, ensemble.numMembers());
+    NeuralNetClassificationModel[] single = new NeuralNetClassificationModel[2];
+    for (int i = 0; i < 2; i++) {
+      single[i] = new NeuralNetClassifier().setConfig(SMALL + "train.init_seed = " + (42 + i) + "\ntrain.order_seed = "
+          + (42 + i) + "\n").setFeaturesCol("pixels").setEpochs(1).fit(data);
+      assertArrayEquals(single[i].parameters(), ensemble.memberParameters(i), "member " + i + " vs its single fit");
+    }
+    Dataset<Row> t = test(0, 500, 2);
+    List<Row> e = ensemble.transform(t).select("probability").collectAsList();
+    List<Row> a = single[0].transform(t).select("probability").collectAsList();
+    List<Row> b = single[1].transform(t).select("probability").collectAsList();
+    for (int r = 0; r < e.size(); r++) {
+      double[] pe = ((Vector) e.get(r).get(0)).toArray(), pa = ((Vector) a.get(r).get(0)).toArray(),
+          pb = ((Vector) b.get(r).get(0)).toArray();
+      for (int j = 0; j < 10; j++) assertEquals((pa[j] + pb[j]) / 2, pe[j], 1e-6, "row " + r + " class " + j);
+    }
+    String saved = dir.resolve("ensemble").toString();
+    ensemble.write().save(saved);
+    assertTrue(Files.exists(dir.resolve("ensemble/data/member-1.stm")));
+    NeuralNetClassificationModel loaded = NeuralNetClassificationModel.load(saved);
+    assertEquals(2, loaded.numMembers());
+    assertEquals(column(ensemble.transform(t), "prediction"), column(loaded.transform(t), "prediction"));
+  }
+
   /** The reader checks the class and the format version before it loads the network. */
   @Test
   void aModelWhoseMetadataWasChangedIsRefused() throws Exception {
