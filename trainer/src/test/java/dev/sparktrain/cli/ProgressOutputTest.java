@@ -76,6 +76,22 @@ class ProgressOutputTest {
     assertEquals(3, quiet.stderr().lines().filter(l -> l.startsWith("epoch ")).count(), quiet.stderr());
   }
 
+  /** The real command in its own JVM with stderr to a file, as cron or spark-submit logs have it. */
+  @Test
+  void aChildJvmWritingToAFilePrintsPlainLinesSpacedByTheInterval() throws Exception {
+    Path c = conf(Map.of("progress.every_seconds", "1", "train.engine", "job"));  // a Spark job per step: seconds of steps
+    CliRun.Result r = CliRun.subprocess(dir, 300, "train", c.toString());  // stderr goes to a file in dir
+    assertEquals(0, r.exitCode(), r.toString());
+    List<Long> at = new ArrayList<>();
+    for (String l : r.stderr().lines().toList()) {
+      Matcher m = PLAIN.matcher(l);
+      if (m.matches()) at.add(Long.parseLong(m.group(6)) * 60 + Long.parseLong(m.group(7)));
+    }
+    assertTrue(at.size() >= 2, "plain progress lines in the file: " + r.stderr());
+    for (int i = 1; i < at.size(); i++) assertTrue(at.get(i) - at.get(i - 1) >= 1, "lines ≥ 1 s apart: " + at);
+    assertFalse(r.stderr().contains("\r"), "no bar in a file");
+  }
+
   @Test
   void onAPseudoTerminalABarRewritesOneLine() throws Exception {
     Path c = conf(Map.of("train.epochs", "6"));
