@@ -12,7 +12,6 @@ import dev.sparktrain.testing.InjectedFault;
 import dev.sparktrain.train.Callback;
 import dev.sparktrain.train.Hooks;
 import dev.sparktrain.train.LoopControl;
-import dev.sparktrain.testing.SyntheticImages;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,12 +45,7 @@ class CheckpointResumeTest {
   }
 
   private Path data() throws IOException {
-    Path data = dir.resolve("data");
-    if (!Files.isDirectory(data)) {
-      Files.createDirectory(data);
-      SyntheticImages.writeDataset(data, 1600, 200, 8, 4);
-    }
-    return data;
+    return SmallJobConf.syntheticData(dir, 1600);
   }
 
   @Test

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparktrain.testing.CliRun;
-import dev.sparktrain.testing.SyntheticImages;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,12 +27,7 @@ class MetricsFileTest {
   @TempDir Path dir;
 
   private Path data() throws IOException {
-    Path data = dir.resolve("data");
-    if (!Files.isDirectory(data)) {
-      Files.createDirectory(data);
-      SyntheticImages.writeDataset(data, 1600, 200, 8, 4);
-    }
-    return data;
+    return SmallJobConf.syntheticData(dir, 1600);
   }
 
   private Path conf(String name, Map<String, String> extra) throws IOException {

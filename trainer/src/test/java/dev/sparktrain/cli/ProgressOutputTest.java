@@ -47,6 +47,16 @@ class ProgressOutputTest {
       "^  epoch (\\d)/3  iteration (\\d+)/(\\d+)  step (\\d+)/(\\d+)  [\\d,]+ ex/s  loss \\d+\\.\\d{4}  eta epoch \\d+m\\d\\ds  "
       + "run \\d+m\\d\\ds  elapsed (\\d+)m(\\d\\d)s$");
 
+  /** The elapsed seconds of each plain progress line in stderr. */
+  private static List<Long> plainLineSeconds(String stderr) {
+    List<Long> at = new ArrayList<>();
+    for (String l : stderr.lines().toList()) {
+      Matcher m = PLAIN.matcher(l);
+      if (m.matches()) at.add(Long.parseLong(m.group(6)) * 60 + Long.parseLong(m.group(7)));
+    }
+    return at;
+  }
+
   @Test
   void toAFilePlainLinesSpacedByTheInterval() throws Exception {
     // 40 ms per step: about 5 s of steps, so lines at least 1 s apart show several times
@@ -61,11 +71,7 @@ class ProgressOutputTest {
     };
     CliRun.Result r = CliRun.inProcess(Hooks.of(slow), "train", conf(Map.of("progress.every_seconds", "1")).toString());
     assertEquals(0, r.exitCode(), r.toString());
-    List<Long> at = new ArrayList<>();
-    for (String l : r.stderr().lines().toList()) {
-      Matcher m = PLAIN.matcher(l);
-      if (m.matches()) at.add(Long.parseLong(m.group(6)) * 60 + Long.parseLong(m.group(7)));
-    }
+    List<Long> at = plainLineSeconds(r.stderr());
     assertTrue(at.size() >= 3, "plain progress lines: " + r.stderr());
     for (int i = 1; i < at.size(); i++) assertTrue(at.get(i) - at.get(i - 1) >= 1, "lines ≥ 1 s apart: " + at);
     assertFalse(r.stderr().contains("\r"), "no bar off a terminal");
@@ -82,11 +88,7 @@ class ProgressOutputTest {
     Path c = conf(Map.of("progress.every_seconds", "1", "train.engine", "job"));  // a Spark job per step: seconds of steps
     CliRun.Result r = CliRun.subprocess(dir, 300, "train", c.toString());  // stderr goes to a file in dir
     assertEquals(0, r.exitCode(), r.toString());
-    List<Long> at = new ArrayList<>();
-    for (String l : r.stderr().lines().toList()) {
-      Matcher m = PLAIN.matcher(l);
-      if (m.matches()) at.add(Long.parseLong(m.group(6)) * 60 + Long.parseLong(m.group(7)));
-    }
+    List<Long> at = plainLineSeconds(r.stderr());
     assertTrue(at.size() >= 2, "plain progress lines in the file: " + r.stderr());
     for (int i = 1; i < at.size(); i++) assertTrue(at.get(i) - at.get(i - 1) >= 1, "lines ≥ 1 s apart: " + at);
     assertFalse(r.stderr().contains("\r"), "no bar in a file");

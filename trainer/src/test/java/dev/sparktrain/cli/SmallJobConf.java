@@ -64,6 +64,16 @@ final class SmallJobConf {
    * A small job in dir: the synthetic data (640 training and 200 test images of 8×8, 4 classes) written once to
    * dir/data, settings for model dir/NAME.stm and predictions dir/NAME-pred, with extra on top, as dir/NAME.conf.
    */
+  /** dir/data with synthetic 8×8 images of 4 classes (train training and 200 test), written on the first call. */
+  static Path syntheticData(Path dir, int train) throws IOException {
+    Path data = dir.resolve("data");
+    if (!Files.isDirectory(data)) {
+      Files.createDirectories(data);
+      dev.sparktrain.testing.SyntheticImages.writeDataset(data, train, 200, 8, 4);
+    }
+    return data;
+  }
+
   static Path inDir(Path dir, String name, Map<String, String> extra) throws IOException {
     Path data = dir.resolve("data");
     if (!Files.exists(data)) {
