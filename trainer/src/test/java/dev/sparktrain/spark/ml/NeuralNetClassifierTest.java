@@ -173,6 +173,9 @@ class NeuralNetClassifierTest {
     e = assertThrows(IllegalArgumentException.class,
         () -> new NeuralNetClassifier().setFeaturesCol("pixels").setConfig("optimizer.name = adamax").fit(small));
     assertTrue(e.getMessage().contains("optimizer.name = adamax: unknown optimizer"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class, () -> new NeuralNetClassifier().setFeaturesCol("pixels")
+        .setConfig("model.layers = dense(32), relu, dropout(-0.1), dense(10)").fit(small));  // the same, at fit
+    assertTrue(e.getMessage().contains("model.layers") && e.getMessage().contains("-0.1"), e.getMessage());
     e = assertThrows(IllegalArgumentException.class,
         () -> new NeuralNetClassifier().setFeaturesCol("pixels").setImageShape("1x20x20").fit(small));
     assertTrue(e.getMessage().contains("featuresCol 'pixels' has 784 values per row, but imageShape 1x20x20 needs 400"),
