@@ -1,7 +1,6 @@
 package dev.sparktrain.io;
 
 import dev.sparktrain.UserError;
-import java.io.BufferedReader;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.Writer;
@@ -22,23 +21,29 @@ public final class LinesFile {
   /** The file's lines; empty when it does not exist. A last line without its newline (a torn write) is dropped. */
   public static List<String> read(String uri, Configuration conf) {
     List<String> lines = new ArrayList<>();
+    String text;
+    try {
+      text = text(uri, conf);
+    } catch (IOException e) {
+      throw new UserError(uri + ": cannot read (" + TensorFile.describe(e) + ")", e);
+    }
+    if (text == null) return lines;
+    text.lines().filter(l -> !l.isBlank()).forEach(lines::add);
+    if (!text.isEmpty() && !text.endsWith("\n") && !lines.isEmpty()) lines.remove(lines.size() - 1);
+    return lines;
+  }
+
+  /** The whole file as UTF-8 text, as written (a torn last line included); null when it does not exist. */
+  public static String text(String uri, Configuration conf) throws IOException {
     try {
       Path path = OutputFileSystem.qualified(uri, conf);
       FileSystem fs = OutputFileSystem.of(path, conf);
-      if (!fs.exists(path)) return lines;
-      String text;
+      if (!fs.exists(path)) return null;
       try (var in = fs.open(path)) {
-        text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
       }
-      try (BufferedReader r = new BufferedReader(new java.io.StringReader(text))) {
-        for (String l = r.readLine(); l != null; l = r.readLine()) if (!l.isBlank()) lines.add(l);
-      }
-      if (!text.isEmpty() && !text.endsWith("\n") && !lines.isEmpty()) lines.remove(lines.size() - 1);
-      return lines;
     } catch (FileNotFoundException e) {
-      return lines;
-    } catch (IOException e) {
-      throw new UserError(uri + ": cannot read (" + TensorFile.describe(e) + ")", e);
+      return null;
     }
   }
 

@@ -4,11 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparktrain.UserError;
-import java.io.BufferedReader;
-import java.io.FileNotFoundException;
+import dev.sparktrain.io.LinesFile;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,18 +29,14 @@ public final class MetricsFileReader {
 
   /** Reads {@code uri}; warnings (a skipped last line) go to {@code warn}. */
   public static RecordedRun read(String uri, Configuration conf, Consumer<String> warn) {
-    List<String> lines;
+    String text;
     try {
-      Path path = new Path(uri);
-      try (var in = new BufferedReader(new InputStreamReader(path.getFileSystem(conf).open(path), StandardCharsets.UTF_8))) {
-        lines = in.lines().toList();
-      }
-    } catch (FileNotFoundException e) {
-      throw new UserError(uri + ": no such file");
-    } catch (IOException | IllegalArgumentException | java.io.UncheckedIOException e) {
+      text = LinesFile.text(uri, conf);
+    } catch (IOException e) {
       throw new UserError(uri + ": cannot read (" + e.getMessage() + ")");
     }
-    return parse(uri, lines, warn);
+    if (text == null) throw new UserError(uri + ": no such file");
+    return parse(uri, text.lines().toList(), warn);
   }
 
   /** Parses the lines of the file named {@code file}. */

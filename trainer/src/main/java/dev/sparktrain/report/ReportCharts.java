@@ -203,7 +203,7 @@ public final class ReportCharts {
     CategoryPlot plot = new CategoryPlot(data, x, y, r);
     plot.setBackgroundPaint(Color.WHITE);
     plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
-    return legendBelow(new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, true));
+    return legendBelow(plot);
   }
 
   /**
@@ -245,8 +245,8 @@ public final class ReportCharts {
     plot.setBackgroundPaint(Color.WHITE);
     plot.setDomainGridlinesVisible(false);
     plot.setRangeGridlinesVisible(false);
-    JFreeChart chart = new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, false);
-    chart.setBackgroundPaint(Color.WHITE);
+    JFreeChart chart = CurvePlot.white(null, plot);
+    chart.removeLegend();  // each cell writes its count; a legend would only name the one series
     return chart;
   }
 
@@ -312,12 +312,13 @@ public final class ReportCharts {
 
   private static JFreeChart chart(XYPlot plot) {
     CurvePlot.style(plot);
-    return legendBelow(new JFreeChart(null, JFreeChart.DEFAULT_TITLE_FONT, plot, true));
+    return legendBelow(plot);
   }
 
-  private static JFreeChart legendBelow(JFreeChart chart) {
-    chart.setBackgroundPaint(Color.WHITE);
-    if (chart.getLegend() != null) chart.getLegend().setFrame(org.jfree.chart.block.BlockBorder.NONE);
+  /** The untitled chart of a plot on white ({@link CurvePlot#white}), its legend below without a frame. */
+  private static JFreeChart legendBelow(org.jfree.chart.plot.Plot plot) {
+    JFreeChart chart = CurvePlot.white(null, plot);
+    chart.getLegend().setFrame(org.jfree.chart.block.BlockBorder.NONE);
     return chart;
   }
 }

@@ -60,7 +60,7 @@ public final class Comparison {
         MetricsLog log = RunMetrics.openMember(spark, run, "compare", name);
         if (log != null) metrics.add(log);
         FitOptions options = FitOptions.from(run).withProgress(progress.forRun(name)).withCallbacks(c);
-        fits.add(new ParallelRuns.Run(name, (log == null ? options : options.withCallbacks(log)).withHooks(hooks)));
+        fits.add(new ParallelRuns.Run(name, RunMetrics.with(options, log).withHooks(hooks)));
       }
       var plan = ParallelRuns.plan(trainer.sparkContext(), cfg.training().engine(), runs.size(), data.partitions(),
           concurrency);

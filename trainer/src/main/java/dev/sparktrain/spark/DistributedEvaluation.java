@@ -42,7 +42,7 @@ final class DistributedEvaluation {
         loss += p.sums().lossSum();
         count += p.sums().count();
         correct += p.sums().correct();
-        for (int i = 0; i < k; i++) for (int j = 0; j < k; j++) confusion[i][j] += p.confusion()[i][j];
+        Metrics.addCounts(confusion, p.confusion());
       }
       return Metrics.of(loss, correct, count, confusion);
     } finally {

@@ -50,11 +50,8 @@ public final class EnsembleJob {
       if (member.optimizer().isLbfgs()) throw new UserError("ensemble: optimizer.name = lbfgs is full-batch; use a minibatch optimizer");
       FitOptions options = FitOptions.from(member).withName(m.name()).withProgress(progress.forRun(m.name()));
       MetricsLog log = RunMetrics.openMember(spark, member, "ensemble", m.name());
-      if (log != null) {
-        metrics.put(m.name(), log);
-        options = options.withCallbacks(log);
-      }
-      runs.add(new ParallelRuns.Run(m.name(), options.withHooks(hooks)));
+      if (log != null) metrics.put(m.name(), log);
+      runs.add(new ParallelRuns.Run(m.name(), RunMetrics.with(options, log).withHooks(hooks)));
     }
     String dir = cfg.get(SettingsTable.ENSEMBLE_OUTPUT);
     Configuration conf = spark.sparkContext().hadoopConfiguration();

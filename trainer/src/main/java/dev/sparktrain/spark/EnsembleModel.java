@@ -117,8 +117,10 @@ public final class EnsembleModel {
   private record Parts(ModelSpec[] specs, float[][] params, FeatureStats.Standardizer[] std, float[] weights)
       implements Serializable {}
 
-  /** One block's sums: the ensemble's loss and correct count, each member's, and the examples. */
-  /** One partition's sums; confusion[0] is the ensemble's K×K counts (row = label), confusion[1 + j] member j's. */
+  /**
+   * One block's sums: the ensemble's loss and correct count, each member's, and the examples; confusion[0] is the
+   * ensemble's K×K counts (row = label), confusion[1 + j] member j's.
+   */
   private record Sums(double loss, long correct, double[] memberLoss, long[] memberCorrect, long count,
                       long[][][] confusion) implements Serializable {}
 
@@ -208,9 +210,7 @@ public final class EnsembleModel {
           ml[j] += s.memberLoss()[j];
           mc[j] += s.memberCorrect()[j];
         }
-        for (int m = 0; m <= n; m++) {
-          for (int y = 0; y < k; y++) for (int c = 0; c < k; c++) confusion[m][y][c] += s.confusion()[m][y][c];
-        }
+        for (int m = 0; m <= n; m++) Metrics.addCounts(confusion[m], s.confusion()[m]);
       }
       List<Metrics> each = new ArrayList<>();
       for (int j = 0; j < n; j++) each.add(Metrics.of(ml[j], mc[j], count, confusion[1 + j]));

@@ -83,9 +83,8 @@ public final class FineTuneJob {
     try (TrainingData data = TrainingData.load(spark, ft.data(), prep, progress)) {
       Trainer trainer = new Trainer(spark);
       MetricsLog metricsLog = RunMetrics.open(spark, ft, "finetune");
-      FitOptions phase1 = FitOptions.from(ft).withInitial(plan.initial())
-          .withName("finetune").withProgress(progress).withHooks(hooks);
-      if (metricsLog != null) phase1 = phase1.withCallbacks(metricsLog);  // phase 2 continues its steps and epochs
+      FitOptions phase1 = RunMetrics.with(FitOptions.from(ft).withInitial(plan.initial())  // phase 2 continues its steps
+          .withName("finetune").withProgress(progress).withHooks(hooks), metricsLog);
       TrainedModel model = trainer.fit(data, phase1);
       TrainedModel.Traffic first = model.traffic();
       int phase2 = ft.get(SettingsTable.FINETUNE_PHASE2_EPOCHS);

@@ -68,7 +68,7 @@ public final class PretrainJob {
         MetricsLog metricsLog = RunMetrics.open(spark, c, "pretrain");
         FitOptions options = FitOptions.from(c).withName("pretrain " + name).withProgress(progress).withHooks(hooks)
             .withCallbacks(new LeaseGuard(l));
-        TrainedModel model = new Trainer(spark).fit(data, metricsLog == null ? options : options.withCallbacks(metricsLog));
+        TrainedModel model = new Trainer(spark).fit(data, RunMetrics.with(options, metricsLog));
         if (l.lost().isPresent()) {
           throw new JobFailure("pretrain: " + l.lost().get().getMessage() + "; this run stops without publishing");
         }

@@ -53,6 +53,11 @@ public final class RunMetrics {
     return new MetricsLog(sink, new MetricsLog.Run(command, run, cfg.resolved(), provenance(spark.sparkContext(), cfg)));
   }
 
+  /** The options with the log as one more callback; the options as they are when there is no log (null). */
+  public static FitOptions with(FitOptions options, MetricsLog log) {
+    return log == null ? options : options.withCallbacks(log);
+  }
+
   /** A member's file: its name, reduced to [A-Za-z0-9._-], before the extension of the command's path. */
   static String pathFor(String path, String member) {
     String safe = member.replaceAll("[^A-Za-z0-9._-]+", "_");

@@ -35,7 +35,7 @@ public final class TrainJob {
       progress.info(String.format("data: %s; model: %s, %,d parameters; BLAS: %s", data, spec.layersText(),
           spec.paramCount(), Gemm.best().name()));
       FitOptions options = FitOptions.from(cfg).withProgress(progress).withHooks(hooks);
-      TrainedModel model = new Trainer(spark).fit(data, metricsLog == null ? options : options.withCallbacks(metricsLog));
+      TrainedModel model = new Trainer(spark).fit(data, RunMetrics.with(options, metricsLog));
       Metrics test = Metrics.NONE, testTta = Metrics.NONE;
       var tta = cfg.predict().tta();
       if (data.test().isPresent()) {

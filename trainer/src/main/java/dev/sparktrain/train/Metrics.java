@@ -17,6 +17,11 @@ public record Metrics(double accuracy, double loss, long count, long[][] confusi
     return of(lossSum, correct, count, null);
   }
 
+  /** Adds the confusion counts {@code from} into {@code into} (both K×K, row = true class). */
+  public static void addCounts(long[][] into, long[][] from) {
+    for (int i = 0; i < into.length; i++) for (int j = 0; j < into[i].length; j++) into[i][j] += from[i][j];
+  }
+
   /** As above, with the pass's confusion counts (confusion[true][predicted]), or null. */
   public static Metrics of(double lossSum, long correct, long count, long[][] confusion) {
     return count == 0 ? NONE : new Metrics((double) correct / count, lossSum / count, count, confusion);

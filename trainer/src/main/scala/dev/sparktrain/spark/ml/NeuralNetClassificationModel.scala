@@ -69,11 +69,11 @@ class NeuralNetClassificationModel private[ml] (override val uid: String, val sp
     val fIndex = in.schema.fieldIndex($(featuresCol))
     val names = (getRawPredictionCol, getProbabilityCol, getPredictionCol)
     val bc = in.sparkSession.sparkContext.broadcast(members)
-    val (s, std, d) = (spec, standardizer, numFeatures)
+    val (s, std) = (spec, standardizer)
     in.mapPartitions { rows: Iterator[Row] =>
       rows.grouped(256).flatMap { group =>
         val probs = NeuralNetClassificationModel.probabilities(s, bc.value, std,
-          group.map(_.getAs[Vector](fIndex)).toArray, d)
+          group.map(_.getAs[Vector](fIndex)).toArray)
         val k = s.numClasses()
         group.iterator.zipWithIndex.map { case (row, i) =>
           val p = Array.tabulate(k)(j => probs(i * k + j).toDouble)
@@ -109,8 +109,8 @@ object NeuralNetClassificationModel extends MLReadable[NeuralNetClassificationMo
    * the mean of their probabilities, summed in member order.
    */
   private[ml] def probabilities(spec: ModelSpec, members: Array[Array[Float]], std: FeatureStats.Standardizer,
-      rows: Array[Vector], dim: Int = -1): Array[Float] = {
-    val d = if (dim > 0) dim else spec.inputSize()
+      rows: Array[Vector]): Array[Float] = {
+    val d = spec.inputSize()
     val x = new Array[Float](rows.length * d)
     var i = 0
     while (i < rows.length) {

@@ -11,7 +11,7 @@ import org.apache.spark.ml.linalg.{Vector, VectorUDT}
 import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.ml.util.{DefaultParamsReadable, DefaultParamsWritable, Identifiable}
 import org.apache.spark.sql.Dataset
-import org.apache.spark.sql.functions.{col, max, min, sum, when}
+import org.apache.spark.sql.functions.{col, first, max, min, sum, when}
 
 import scala.jdk.CollectionConverters._
 
@@ -92,19 +92,19 @@ class NeuralNetClassifier(override val uid: String)
     catch { case e: UserError => throw new IllegalArgumentException(s"$uid: ${e.getMessage}", e) }
   }
 
-  /** One fit, with its metrics file (metricsPath) when set. */
+  /** One fit, with its metrics file (metricsPath) when set; its end line holds the fit's summary. */
   private def fitLogged(spark: org.apache.spark.sql.SparkSession, trainer: Trainer, data: TrainingData,
-      options: FitOptions, cfg: TrainConfig, command: String, member: Option[String]): TrainedModel = {
-    val log = RunMetrics.open(spark, cfg, command)
-    val fitted = trainer.fit(data, if (log == null) options else options.withCallbacks(log))
+      options: FitOptions, cfg: TrainConfig): TrainedModel = {
+    val log = RunMetrics.open(spark, cfg, "estimator")
+    val fitted = trainer.fit(data, RunMetrics.`with`(options, log))
     if (log != null) {
       val s = fitted.summary()
-      val result = new java.util.LinkedHashMap[String, Object]()
+      val result = new java.util.LinkedHashMap[String, Object]()  // NaN is written as null by the log
       result.put("uid", uid)
       result.put("epochs", Int.box(s.epochs()))
-      result.put("train_loss", NeuralNetClassifier.finite(s.trainLoss()))
-      result.put("validation_accuracy", NeuralNetClassifier.finite(s.validationAccuracy()))
-      result.put("seconds_per_epoch", NeuralNetClassifier.finite(s.secondsPerEpoch()))
+      result.put("train_loss", Double.box(s.trainLoss()))
+      result.put("validation_accuracy", Double.box(s.validationAccuracy()))
+      result.put("seconds_per_epoch", Double.box(s.secondsPerEpoch()))
       result.put("engine", s.engine())
       log.finish(result, Metrics.NONE)
     }
@@ -116,7 +116,8 @@ class NeuralNetClassifier(override val uid: String)
     val label = $(labelCol)
     val stats = dataset.select(
       min(col(label)).as("lo"), max(col(label)).as("hi"),
-      sum(when(col(label).isNull || col(label) =!= col(label).cast("long"), 1).otherwise(0)).as("bad")).head()
+      sum(when(col(label).isNull || col(label) =!= col(label).cast("long"), 1).otherwise(0)).as("bad"),
+      first(col(features), ignoreNulls = true).as("features")).head()  // one pass: labels, and a row's width
     if (stats.isNullAt(0)) throw new IllegalArgumentException(s"$uid: the DataFrame has no rows to fit")
     val (lo, hi, bad) = (stats.getDouble(0), stats.getDouble(1), stats.getLong(2))
     if (bad > 0 || lo < 0) {
@@ -133,9 +134,9 @@ class NeuralNetClassifier(override val uid: String)
       catch { case e: UserError => throw new IllegalArgumentException(s"$uid parameter initialModel: ${e.getMessage}", e) }
     val cfg = plan.map(_.config()).getOrElse(requested)
     val shape = cfg.data().shape()
-    val first = dataset.select(col(features)).head().getAs[Vector](0).size
-    if (shape != null && shape.size() != first) {
-      throw new IllegalArgumentException(s"featuresCol '$features' has $first values per row, but imageShape " +
+    val width = stats.getAs[Vector](3).size
+    if (shape != null && shape.size() != width) {
+      throw new IllegalArgumentException(s"featuresCol '$features' has $width values per row, but imageShape " +
         s"${shape.c()}x${shape.h()}x${shape.w()} needs ${shape.size()}")
     }
     val prep = plan.map(_.preparation()).getOrElse(TrainingData.Preparation.of(cfg.data()))
@@ -145,13 +146,13 @@ class NeuralNetClassifier(override val uid: String)
     try {
       try Trainer.modelSpec(cfg, data)
       catch { case e: UserError => throw new IllegalArgumentException(s"$uid parameter layers: ${e.getMessage} " +
-        s"(featuresCol '$features' has $first values, labelCol '$label' has $k classes)", e) }
+        s"(featuresCol '$features' has $width values, labelCol '$label' has $k classes)", e) }
       val options = plan.map(p => FitOptions.from(cfg).withInitial(p.initial())).getOrElse(FitOptions.from(cfg))
       val progress = Progress.standard(System.err)
       val trainer = new Trainer(spark)
       val start = options.withName(uid).withProgress(progress)
       val members: Seq[TrainedModel] =
-        if ($(numMembers) == 1) Seq(fitLogged(spark, trainer, data, start, cfg, "estimator", None))
+        if ($(numMembers) == 1) Seq(fitLogged(spark, trainer, data, start, cfg))
         else {
           val specs = EnsembleJob.members(cfg).asScala.toSeq
           val runs = specs.map { m =>
@@ -176,7 +177,6 @@ class NeuralNetClassifier(override val uid: String)
 }
 
 object NeuralNetClassifier extends DefaultParamsReadable[NeuralNetClassifier] {
-  private def finite(v: Double): Object = if (v.isNaN || v.isInfinite) null else Double.box(v)
 
   private val DropoutLayer = """dropout\(\s*[0-9.eE+-]+\s*\)""".r
 
