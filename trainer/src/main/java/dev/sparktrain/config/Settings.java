@@ -39,19 +39,18 @@ public final class Settings {
   }
 
   /**
-   * Settings written as a conf file's text: key = value per line (or separated by ';'), '#' comments; errors name
-   * source and line, as for a file (a spark.ml estimator's config param, say).
+   * Settings written as a conf file's text (key = value per line, '#' comments), read exactly as a file is, or as
+   * one line of settings separated by ';'. Errors name source and line, as for a file (a spark.ml estimator's
+   * config param, say). Only a one-line text is split at ';', so that values which hold ';' themselves
+   * (ensemble.overrides) keep it in a conf file's text.
    */
   public static Settings parse(String text, String source) {
     Settings s = new Settings();
-    String[] lines = text.split("\\R", -1);
-    for (int i = 0; i < lines.length; i++) {
-      String line = lines[i];
-      int hash = line.indexOf('#');
-      if (hash >= 0) line = line.substring(0, hash);
-      for (String part : line.split(";")) {
-        if (!part.isBlank()) s.put(part, source + ":" + (i + 1));
-      }
+    List<String> lines = text.lines().toList();
+    if (lines.size() == 1) {
+      for (String part : uncommented(lines.get(0)).split(";")) if (!part.isBlank()) s.put(part, source + ":1");
+    } else {
+      s.putLines(lines, source);
     }
     return s;
   }
@@ -73,13 +72,20 @@ public final class Settings {
     } catch (IOException e) {
       throw new UserError(file + ": cannot read config file: " + e.getMessage());
     }
+    putLines(lines, file.toString());
+  }
+
+  /** Each line a key = value (or blank, or a comment); its source is source:line. */
+  private void putLines(List<String> lines, String source) {
     for (int i = 0; i < lines.size(); i++) {
-      String line = lines.get(i);
-      int hash = line.indexOf('#');
-      if (hash >= 0) line = line.substring(0, hash);
-      if (line.isBlank()) continue;
-      put(line, file + ":" + (i + 1));
+      String line = uncommented(lines.get(i));
+      if (!line.isBlank()) put(line, source + ":" + (i + 1));
     }
+  }
+
+  private static String uncommented(String line) {
+    int hash = line.indexOf('#');
+    return hash >= 0 ? line.substring(0, hash) : line;
   }
 
   private void put(String assignment, String source) {

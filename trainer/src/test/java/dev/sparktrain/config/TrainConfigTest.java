@@ -63,6 +63,23 @@ class TrainConfigTest {
     assertEquals(path + ":1: expected key = value, got 'epochs 10'", error("epochs 10\n"));
   }
 
+  /**
+   * A config's text (the spark.ml estimator's config param): one line may separate settings by ';'; a conf file's
+   * text is read as a file, so ensemble.overrides keeps its ';'-separated members.
+   */
+  @Test
+  void configTextSplitsAtSemicolonsOnlyOnOneLine() {
+    Settings one = Settings.parse("optimizer.name = adam; train.epochs = 3", "cfg");
+    assertEquals("adam", one.string("optimizer.name", ""));
+    assertEquals("3", one.string("train.epochs", ""));
+    Settings file = Settings.parse("ensemble.vary = overrides\nensemble.overrides = train.epochs=2; train.epochs=3\n",
+        "cfg");
+    assertEquals("train.epochs=2; train.epochs=3", file.string("ensemble.overrides", ""));
+    assertEquals("", file.string("train.epochs", ""));
+    assertEquals("cfg:2: expected key = value, got 'oops'",
+        assertThrows(UserError.class, () -> Settings.parse("a.b = 1\noops\n", "cfg")).getMessage());
+  }
+
   /** Images overriding a named dataset's still need their labels: the dataset fills only what is not given. */
   @Test
   void idxImagesWithoutLabelsNameTheSetting() throws Exception {

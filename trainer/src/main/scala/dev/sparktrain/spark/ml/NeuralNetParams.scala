@@ -4,13 +4,13 @@ import org.apache.spark.ml.param.{DoubleParam, IntParam, LongParam, Param, Param
 
 /**
  * The training parameters of [[NeuralNetClassifier]]. Each typed param, when set, overrides the matching setting
- * of `config` (the text of a conf file: `key = value` lines or `;`-separated, every setting of the CLI's
+ * of `config` (the text of a conf file: `key = value` lines, or one line of `;`-separated ones; every setting of the CLI's
  * `train` command; see README, "Configuration"). Unset typed params leave the config's value, or the settings
  * table's default, in force, so a conf file and its estimator train the same bits.
  */
 trait NeuralNetParams extends Params {
   final val config: Param[String] = new Param[String](this, "config",
-    "settings as in a conf file: 'key = value' lines or ';'-separated (model.*, optimizer.*, schedule.*, train.*, " +
+    "settings as in a conf file: 'key = value' lines, or one line of ';'-separated ones (model.*, optimizer.*, schedule.*, train.*, " +
       "regularization, data.augment, ema.*, ...); the typed params override them")
 
   final val layers: Param[String] = new Param[String](this, "layers",
