@@ -446,6 +446,7 @@ public final class StepServer implements AutoCloseable {
     current = new Message(step, epoch, iteration, params);
     sendToAll();
     GradientSum.Node[] got = new GradientSum.Node[partitions];
+    Conn[] from = new Conn[partitions];  // the connection each gradient came from
     int[] reported = new int[partitions];
     int have = 0;
     while (have < partitions) {
@@ -453,13 +454,24 @@ public final class StepServer implements AutoCloseable {
       if (e instanceof Grad g) {
         Frames.Grad gr = g.grad();
         int p = gr.partition();
-        if (gr.step() == step && p == g.conn().hello.partition() && got[p] == null) {
+        if (gr.step() == step && p == g.conn().hello.partition() && g.conn() == conns[p] && got[p] == null) {
           got[p] = gr.node();
+          from[p] = g.conn();
           have++;
         }
       } else if (e != null) {
         if (e instanceof Hello h) reported[h.hello().partition()] = 0;  // a new attempt: its clock starts again
         handle(e);
+        // A gradient counts only while its connection is the partition's current one. An in-process task hands
+        // over its thread's step buffers (GradientTask.compute): once its attempt has ended, a task of the
+        // relaunched stage may run on that thread and overwrite them, so the partition's new attempt answers.
+        for (int p = 0; p < partitions; p++) {
+          if (from[p] != null && from[p] != conns[p]) {
+            got[p] = null;
+            from[p] = null;
+            have--;
+          }
+        }
       }
       watch(step, got, reported, timeout);
     }

@@ -145,6 +145,43 @@ class StepProtocolTest {
     }
   }
 
+  /**
+   * A barrier stage fails with the step in flight after one partition answered: its in-process task ended, and
+   * its thread's buffer (the gradient it handed over) is then reused by a task of the relaunched stage. The
+   * exchange must take the relaunched attempts' gradients, not the overwritten one (TaskRetryDeterminismTest saw
+   * this as an occasional difference in the last bits).
+   */
+  @Test
+  void aGradientOfAnEndedInProcessAttemptIsNotKept() throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(false);
+    try (StepServer server = new StepServer(StepServer.Config.local(2, 3, 0).withRun(run))) {
+      float[] params = {1, 2, 3};
+      float[] handedOver = new float[3];
+      CompletableFuture<Void> answerThenEnd = CompletableFuture.runAsync(() -> {
+        Frames.Hello hello = new Frames.Hello(run.id(), ChannelSecurity.nonce(), 1, 0, 0, 1001, 0, "test-executor");
+        try (StepServer.Link c = StepServer.inProcess(hello)) {
+          StepServer.Message m = c.next(() -> {});
+          for (int i = 0; i < 3; i++) handedOver[i] = m.params()[i] * 2;
+          c.sendGrad(m.step(), 1, new GradientSum.Node(handedOver, 1, 1, 0));
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      CompletableFuture<GradientSum.Node[]> exchange =
+          CompletableFuture.supplyAsync(() -> server.exchange(0, 0, 0, params, () -> null));
+      answerThenEnd.get(10, TimeUnit.SECONDS);
+      java.util.Arrays.fill(handedOver, -99);  // the thread's next task reuses its buffer
+      List<CompletableFuture<Integer>> relaunched = List.of(task(server.port(), run, 0, 1, -1, true),
+          task(server.port(), run, 1, 1, -1, true));
+      GradientSum.Node[] got = exchange.get(10, TimeUnit.SECONDS);
+      for (int part = 0; part < 2; part++) {
+        for (int i = 0; i < 3; i++) assertEquals(params[i] * (part + 1), got[part].grad()[i], "partition " + part);
+      }
+      server.stop();
+      for (CompletableFuture<Integer> t : relaunched) assertEquals(1, t.get(10, TimeUnit.SECONDS));
+    }
+  }
+
   @Test
   void aFailedJobEndsTheWait() throws Exception {
     try (StepServer server = new StepServer(StepServer.Config.local(2, 3, 0))) {
