@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sparktrain.io.SavedModel;
 import dev.sparktrain.testing.CliRun;
+import dev.sparktrain.testing.Ports;
 import dev.sparktrain.testing.SparkFixture;
 import dev.sparktrain.testing.SyntheticImages;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,7 +34,7 @@ class StandaloneClusterTest {
   void authenticatedEncryptedClusterTrainsTheSameBitsAndRefusesAWrongSecret() throws Exception {
     Path data = Files.createDirectories(dir.resolve("data"));
     SyntheticImages.writeDataset(data, 900, 100, 8, 4);
-    int port = freePort(), ui = freePort();
+    int port = Ports.unused(), ui = Ports.unused();
     String secret = UUID.randomUUID().toString();
     Path state = dir.resolve("cluster");
     Map<String, String> env = Map.of("SPARKTRAIN_CLUSTER_DIR", state.toString(), "SPARK_MASTER_PORT", "" + port,
@@ -124,9 +124,4 @@ class StandaloneClusterTest {
     }
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 }

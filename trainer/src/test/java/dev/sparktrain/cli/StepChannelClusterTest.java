@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sparktrain.io.SavedModel;
 import dev.sparktrain.testing.CliRun;
+import dev.sparktrain.testing.Ports;
 import dev.sparktrain.testing.SparkFixture;
 import dev.sparktrain.testing.SyntheticImages;
 import dev.sparktrain.transport.Frames;
@@ -176,11 +177,6 @@ class StepChannelClusterTest {
     return hits;
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   @Test
   void withSparkSecurityNoParameterTravelsInTheClearAndTheBitsAreUnchanged() throws Exception {
@@ -200,7 +196,7 @@ class StepChannelClusterTest {
         secure.stringPropertyNames().forEach(k -> s.put(k, secure.getProperty(k)));
         s.put("spark.authenticate.secret", UUID.randomUUID().toString());
       }
-      int endpoint = freePort();
+      int endpoint = Ports.unused();
       try (Relay relay = new Relay(endpoint)) {
         s.put("train.step_port", "" + endpoint);
         s.put("train.step_advertise", "127.0.0.1:" + relay.port());
