@@ -83,6 +83,12 @@ public final class SettingsTable {
       .normalized(SettingsTable::trimmedLowerCase).mayDifferOnResume());
   public static final Setting<String> TRAIN_TRANSPORT = add(Setting.string("train.transport", "auto")
       .normalized(SettingsTable::trimmedLowerCase).mayDifferOnResume());
+  /**
+   * How the barrier engine's gradients reach the driver: flat (every task sends its own), tree (the tasks add
+   * them along the fixed tree and partition 0 sends the total), auto (tree when the tasks are in other JVMs).
+   */
+  public static final Setting<String> TRAIN_REDUCE = add(Setting.<String>of("train.reduce", "auto",
+      (s, k, d) -> choice(s, k, d, List.of("auto", "flat", "tree")), v -> v).mayDifferOnResume());
   /** The barrier engine's step channel: encryption, the hang timeout, and where the driver's endpoint listens. */
   public static final Setting<String> TRAIN_STEP_ENCRYPTION = add(Setting.<String>of("train.step_encryption", "auto",
       (s, k, d) -> choice(s, k, d, List.of("auto", "on")), v -> v).mayDifferOnResume());

@@ -9,6 +9,7 @@ import dev.sparktrain.transport.ChannelSecurity;
 import dev.sparktrain.transport.Frames;
 import dev.sparktrain.transport.StepClient;
 import dev.sparktrain.transport.StepServer;
+import dev.sparktrain.transport.TreeReduce;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -43,6 +44,8 @@ final class BarrierEngine implements StepEngine {
   private final int advertisedPort;
   private final ChannelSecurity.Run run;
   private final Channel channel;
+  private final boolean tree;
+  private final int gradientLength, statsCount;
   private final String group = "sparktrain-barrier-" + Long.toHexString(System.nanoTime());
   private Thread job;
   private volatile Throwable jobError;
@@ -54,11 +57,20 @@ final class BarrierEngine implements StepEngine {
    * derived), the port the endpoint binds (0: any) and the host:port tasks are told to connect to (empty: the
    * driver's host and the bound port; for NAT, proxies and relays).
    */
-  record Channel(boolean tcpOnly, String encryption, double timeoutSeconds, int port, String advertise) {
+  record Channel(boolean tcpOnly, String encryption, double timeoutSeconds, int port, String advertise, String reduce) {
     static Channel of(dev.sparktrain.config.TrainConfig cfg) {
       return new Channel(cfg.training().transport().equals("tcp"), cfg.get(SettingsTable.TRAIN_STEP_ENCRYPTION),
           cfg.get(SettingsTable.TRAIN_STEP_TIMEOUT), cfg.get(SettingsTable.TRAIN_STEP_PORT),
-          cfg.get(SettingsTable.TRAIN_STEP_ADVERTISE));
+          cfg.get(SettingsTable.TRAIN_STEP_ADVERTISE), cfg.get(SettingsTable.TRAIN_REDUCE));
+    }
+
+    /**
+     * Whether the tasks add their gradients along the tree (train.reduce): tree, or auto on a cluster (tasks in
+     * other JVMs, over TCP), where it keeps the driver's inbound bytes at one gradient per step. In local mode
+     * the tasks hand their gradients to the driver in memory, which is faster than any tree, so auto is flat.
+     */
+    boolean tree(boolean localMaster, int partitions) {
+      return partitions > 1 && (reduce.equals("tree") || (reduce.equals("auto") && !localMaster));
     }
 
     /**
@@ -80,6 +92,9 @@ final class BarrierEngine implements StepEngine {
     this.step = step;
     this.label = label;
     int partitions = train.getNumPartitions();
+    this.tree = channel.tree(sc.isLocal(), partitions);
+    this.gradientLength = gradientLength;
+    this.statsCount = statsCount;
     var conf = sc.getConf();
     String driverHost = conf.get("spark.driver.host", "127.0.0.1");
     boolean encrypt = channel.encrypt(conf);
@@ -104,9 +119,11 @@ final class BarrierEngine implements StepEngine {
       this.host = channel.advertise().substring(0, colon);
       this.advertisedPort = Integer.parseInt(channel.advertise().substring(colon + 1));
     }
-    log.accept(String.format("step channel: %s, %s; endpoint %s:%d%s", encrypt ? "AES-GCM encrypted" : "plain frames",
+    log.accept(String.format("step channel: %s, %s; endpoint %s:%d%s; %s", encrypt ? "AES-GCM encrypted" : "plain frames",
         "HMAC-authenticated", c.bindAddress(), server.port(),
-        channel.advertise().isEmpty() ? "" : " (tasks connect to " + channel.advertise() + ")"));
+        channel.advertise().isEmpty() ? "" : " (tasks connect to " + channel.advertise() + ")",
+        tree ? "gradients summed along the tree of " + partitions + " tasks, partition 0 sends the total (train.reduce)"
+            : "every task sends its gradient"));
   }
 
   /**
@@ -137,8 +154,9 @@ final class BarrierEngine implements StepEngine {
     PartitionStep s = step;
     boolean tcp = channel.tcpOnly();
     long silence = StepServer.taskSilenceMillis(channel.timeoutSeconds());
+    Tree t = tree ? new Tree(train.getNumPartitions(), gradientLength, statsCount) : null;
     Function1<Iterator<DataBlock>, Iterator<Object>> task =
-        (Function1<Iterator<DataBlock>, Iterator<Object>> & Serializable) it -> runTask(it, host, port, r, s, paramCount, tcp, silence);
+        (Function1<Iterator<DataBlock>, Iterator<Object>> & Serializable) it -> runTask(it, host, port, r, s, paramCount, tcp, silence, t);
     jobDone = false;
     jobError = null;
     String description = String.format("%sbarrier stage from epoch %d iteration %d of %d", label, epoch + 1,
@@ -166,6 +184,11 @@ final class BarrierEngine implements StepEngine {
   @Override
   public long gradientBytesReceived() {
     return server.gradientBytesReceived();
+  }
+
+  @Override
+  public String reduce() {
+    return tree ? "tree" : "flat";
   }
 
   @Override
@@ -218,27 +241,53 @@ final class BarrierEngine implements StepEngine {
     server.close();
   }
 
-  /** One barrier task: connect, then compute the steps the driver sends until it says STOP. */
+  /** What a task needs for the tree (train.reduce = tree); null in the closure when every task sends its own. */
+  record Tree(int partitions, int gradientLength, int statsCount) implements Serializable {}
+
+  /** A partition's answer when partition 0 sends the total: no gradient, loss or examples, only "done". */
+  private static final GradientSum.Node NOTHING = new GradientSum.Node(null, 0, 0, 0);
+
+  /**
+   * One barrier task: connect, then compute the steps the driver sends until it says STOP. With the tree, every
+   * partition but 0 first tells the driver it has computed its step (a GRAD of no gradient, 64 bytes, so that the
+   * driver's watchdog still names a hung partition), then adds its children's sums and sends the result to its
+   * parent; partition 0 sends the total to the driver.
+   */
   private static Iterator<Object> runTask(Iterator<DataBlock> it, String host, int port, ChannelSecurity.Run run,
-                                          PartitionStep s, int paramCount, boolean tcpOnly, long silenceMillis) {
+                                          PartitionStep s, int paramCount, boolean tcpOnly, long silenceMillis, Tree tree) {
     BarrierTaskContext ctx = BarrierTaskContext.get();
     int p = ctx.partitionId();
     DataBlock block = it.next();
     Frames.Hello hello = new Frames.Hello(run.id(), ChannelSecurity.nonce(), p, ctx.stageAttemptNumber(),
         ctx.attemptNumber(), ctx.taskAttemptId(), run.encrypt() ? Frames.ENCRYPTED : 0, SparkEnv.get().executorId());
     StepServer.Link link = tcpOnly ? null : StepServer.inProcess(hello);  // local mode: the driver's JVM
+    TreeReduce peers = null;
+    Runnable whileWaiting = () -> {
+      if (ctx.isInterrupted()) throw new TaskKilledException(ctx.getKillReason().getOrElse(() -> "killed"));
+    };
     try {
       if (link == null) link = new StepClient(host, port, run, hello, paramCount, silenceMillis);
+      if (tree != null) {
+        String self = SparkEnv.get().blockManager().blockManagerId().host();
+        peers = TreeReduce.open(run, hello, tree.partitions(), tree.gradientLength(), tree.statsCount(), self,
+            silenceMillis, ctx::allGather, line -> System.err.println("sparktrain: " + line));
+      }
       while (true) {
-        StepServer.Message m = link.next(() -> {
-          if (ctx.isInterrupted()) throw new TaskKilledException(ctx.getKillReason().getOrElse(() -> "killed"));
-        });
+        StepServer.Message m = link.next(whileWaiting);
         if (m.isStop()) break;
-        link.sendGrad(m.step(), p, s.compute(p, m.params(), block, m.epoch(), m.iteration()));
+        GradientSum.Node node = s.compute(p, m.params(), block, m.epoch(), m.iteration());
+        if (peers == null) {
+          link.sendGrad(m.step(), p, node);
+        } else {
+          if (p != 0) link.sendGrad(m.step(), p, NOTHING);
+          GradientSum.Node total = peers.reduce(m.step(), node, whileWaiting);
+          if (p == 0) link.sendGrad(m.step(), p, total);
+        }
       }
     } catch (IOException e) {
       throw new UncheckedIOException("partition " + p + ": " + e.getMessage(), e);
     } finally {
+      if (peers != null) peers.close();
       if (link != null) link.close();
     }
     return scala.collection.Iterator$.MODULE$.empty();

@@ -92,6 +92,12 @@ public final class TrainJob {
       m.put("blas", Gemm.best().name());
       m.put("failed_tasks", failures.count.get());
       m.put("engine", s.engine());
+      TrainedModel.Traffic traffic = model.traffic();
+      if (traffic != null) {
+        // gradient frames into the driver over TCP per step: N × the gradient flat, about one gradient with the tree
+        m.put("reduce", traffic.reduce());
+        if (traffic.measuredBytesPerStep() > 0) m.put("driver_bytes_in_per_step", traffic.measuredBytesPerStep());
+      }
       if (s.stopReason() != null) m.put("stopped", s.stopReason());
       m.put("peak_rss_mib", dev.sparktrain.report.PeakMemory.mib());
       m.put("model", cfg.model().path());

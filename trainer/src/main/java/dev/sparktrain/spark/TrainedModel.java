@@ -58,7 +58,7 @@ public final class TrainedModel {
    * arriving over TCP during the fit's steps (−1 where it does not count: the job engine, in-process tasks).
    */
   public record Traffic(long trainableParameters, long frozenParameters, long bytesPerStep, long steps,
-                        long measuredBytes) {
+                        long measuredBytes, String reduce) {
     /** The measured bytes per step, or −1 where none were counted. */
     public long measuredBytesPerStep() {
       return measuredBytes <= 0 || steps == 0 ? -1 : measuredBytes / steps;

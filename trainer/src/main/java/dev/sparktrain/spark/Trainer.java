@@ -112,11 +112,13 @@ public final class Trainer {
         : new SnapshotEnsemble(keep, (long) iterations * tr.epochs() - 1, o.progress());
     TrainingLoop.Result r;
     long received;
+    String reduce;
     try (StepEngine e = engine.open(sc, data, step, tr.treeDepth(), label, BarrierEngine.Channel.of(cfg),
         o.progress()::info, o.tasks())) {
       r = new TrainingLoop(network, e, next -> optimizer(cfg, network, next, freezing), schedule, tr.epochs(), iterations,
           validation, callbacks(o, schedule, ema, snapshots)).run(start);
       received = e.gradientBytesReceived();
+      reduce = e.reduce();
     }
     double epochsRun = (double) r.stepsRun() / iterations;  // here, in this process: a resume runs fewer
     var emaVal = ema == null ? null : ema.lastValidation();
@@ -127,7 +129,7 @@ public final class Trainer {
             emaVal == null ? Double.NaN : emaVal.accuracy()))
         .withSnapshots(snapshots == null ? List.of() : snapshots.snapshots())
         .withFitState(r.optimizerState(), new TrainedModel.Traffic(step.gradientLength(), step.gradientOffset(),
-            (long) data.partitions() * step.gradientFrameBytes(), r.stepsRun(), received),
+            (long) data.partitions() * step.gradientFrameBytes(), r.stepsRun(), received, reduce),
             o.initial() instanceof InitialParams.Resume && start.resumed() ? start.step() : -1);
   }
 

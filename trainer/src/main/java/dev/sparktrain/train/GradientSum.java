@@ -52,7 +52,12 @@ public final class GradientSum implements Serializable {
       return new Node(grad == null ? null : grad.clone(), lossSum, count, correct, stats == null ? null : stats.clone());
     }
 
-    Node plus(Node right) {
+    /**
+     * This node + right, the combination of two sibling nodes of the tree (this one on the left): sums into this
+     * node's arrays, which the caller owns and must not use again, and may return right's arrays when this node
+     * has none. The tree among barrier tasks ({@code transport.TreeReduce}) combines with it too.
+     */
+    public Node plus(Node right) {
       float[] g;
       if (grad == null) g = right.grad;
       else if (right.grad == null) g = grad;

@@ -19,6 +19,9 @@ public interface StepEngine extends AutoCloseable {
   /** Bytes of gradient this engine has received over the network so far, when it counts them (TCP); else −1. */
   default long gradientBytesReceived() { return -1; }
 
+  /** How the partitions' gradients reach the driver: "flat" (each its own) or "tree" (summed among the tasks). */
+  default String reduce() { return "flat"; }
+
   /** The sum over the global minibatch of iteration t of the epoch, for these parameters. */
   GradientSum.Node gradient(float[] params, int epoch, int t);
 

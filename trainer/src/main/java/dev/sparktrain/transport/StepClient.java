@@ -35,10 +35,16 @@ public final class StepClient implements StepServer.Link {
    */
   public StepClient(String host, int port, ChannelSecurity.Run run, Frames.Hello hello, int paramCount,
                     long silenceMillis) throws IOException {
+    this(host, port, run, hello, paramCount, silenceMillis, "step endpoint " + host + ":" + port);
+  }
+
+  /** As above, with the name errors give the other side (a parent task of {@link TreeReduce}, which sends no PARAMS). */
+  StepClient(String host, int port, ChannelSecurity.Run run, Frames.Hello hello, int paramCount, long silenceMillis,
+             String peer) throws IOException {
     this.paramCount = paramCount;
     this.params = new float[paramCount];
     this.silenceMillis = silenceMillis;
-    this.peer = "step endpoint " + host + ":" + port;
+    this.peer = peer;
     socket = new Socket();
     socket.setTcpNoDelay(true);
     socket.setReceiveBufferSize(1 << 22);

@@ -325,7 +325,7 @@ public final class StepServer implements AutoCloseable {
   }
 
   /** A connection the handshake turned away; the driver logs it. */
-  private static final class Refused extends IOException {
+  static final class Refused extends IOException {
     private static final long serialVersionUID = 1L;
 
     Refused(String peer, String why) {
@@ -338,6 +338,23 @@ public final class StepServer implements AutoCloseable {
    * CHALLENGE, then the task's PROOF, checked in constant time; on an encrypted run, the keys.
    */
   private Frames.Hello handshake(TcpConn c, Frames.Reader r, String peer) throws IOException {
+    Admitted a = admit(c.out, r, peer, run, h -> h.partition() < 0 || h.partition() >= partitions
+        ? "HELLO for partition " + h.partition() + "; the run has " + partitions : null);
+    c.sealer = a.sealer();
+    return a.hello();
+  }
+
+  /** A connection that passed {@link #admit}: the peer's HELLO, and the sealer of frames to it (null: plain). */
+  record Admitted(Frames.Hello hello, ChannelSecurity.Aead sealer) {}
+
+  /**
+   * The accepting side of the handshake, the driver's and a parent task's ({@link TreeReduce}): a HELLO of this
+   * run with the run's flags that refuse (a reason, or null) lets through, then our CHALLENGE with our proof,
+   * then the peer's PROOF, checked in constant time; on an encrypted run, the keys (r then opens what it reads).
+   * A refusal is a {@link Refused}, whose message names the peer and the reason.
+   */
+  static Admitted admit(OutputStream out, Frames.Reader r, String peer, ChannelSecurity.Run run,
+                        java.util.function.Function<Frames.Hello, String> refuse) throws IOException {
     Frames.Frame f = r.read(Frames.Hello.MAX_BODY);
     if (f.type() != Frames.HELLO) throw new Refused(peer, "expected HELLO, got frame type " + f.type());
     byte[] helloBody = Frames.copy(f.body());
@@ -345,9 +362,8 @@ public final class StepServer implements AutoCloseable {
     if (h.runId() != run.id()) {
       throw new Refused(peer, String.format("HELLO from a task of another run (run %016x; this run is %016x)", h.runId(), run.id()));
     }
-    if (h.partition() < 0 || h.partition() >= partitions) {
-      throw new Refused(peer, "HELLO for partition " + h.partition() + "; the run has " + partitions);
-    }
+    String why = refuse.apply(h);
+    if (why != null) throw new Refused(peer, why);
     int flags = run.encrypt() ? Frames.ENCRYPTED : 0;
     if (h.flags() != flags) {
       throw new Refused(peer, "the task asks for " + ((h.flags() & Frames.ENCRYPTED) != 0 ? "an encrypted" : "a plain")
@@ -357,7 +373,7 @@ public final class StepServer implements AutoCloseable {
     byte[] transcript = ChannelSecurity.transcript(helloBody, nonce, flags);
     Frames.Writer w = new Frames.Writer();
     Frames.encode(w, Frames.CHALLENGE, new Frames.Challenge(nonce, flags, ChannelSecurity.driverProof(run.secret(), transcript)).body());
-    w.writeTo(c.out);
+    w.writeTo(out);
     Frames.Frame p;
     try {
       p = r.read(ChannelSecurity.MAC);
@@ -370,11 +386,12 @@ public final class StepServer implements AutoCloseable {
     if (!ChannelSecurity.same(ChannelSecurity.taskProof(run.secret(), transcript), Frames.copy(p.body()))) {
       throw new Refused(peer, h.describe() + " failed authentication: a wrong secret, or a replayed HELLO");
     }
+    ChannelSecurity.Aead sealer = null;
     if (run.encrypt()) {
-      c.sealer = ChannelSecurity.sealer(run.secret(), transcript, ChannelSecurity.DRIVER_TO_TASK);
+      sealer = ChannelSecurity.sealer(run.secret(), transcript, ChannelSecurity.DRIVER_TO_TASK);
       r.decrypt(ChannelSecurity.opener(run.secret(), transcript, ChannelSecurity.TASK_TO_DRIVER));
     }
-    return h;
+    return new Admitted(h, sealer);
   }
 
   /**
