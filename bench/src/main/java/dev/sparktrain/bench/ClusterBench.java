@@ -61,6 +61,7 @@ final class ClusterBench {
     cluster.put("layout", "scripts/local-cluster: one master and N workers of 1 core each (separate JVMs on 127.0.0.1),"
         + " one executor JVM of 1 core and 1g per worker; the driver is scripts/submit's JVM (client mode)");
     ArrayNode scaling = out.putArray("cluster_scaling");
+    for (String w : workloads) out.putNull("cluster_vs_local_" + w);  // stays null unless both runs succeed
     Thread hook = new Thread(this::stop, "stop-local-cluster");
     Runtime.getRuntime().addShutdownHook(hook);
     try {
