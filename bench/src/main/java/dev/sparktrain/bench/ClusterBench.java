@@ -75,8 +75,14 @@ final class ClusterBench {
       }
       for (int e : new int[] {1, 2, 4}) {
         if (e > 2 && !start(e)) break;
-        JsonNode r = train("mlp", 1, List.of("spark.executor.cores=1", "spark.cores.max=" + e, "data.partitions=" + e));
-        scaling.add(scalingRow(e, r));
+        // the default (train.reduce = auto: the tree on a cluster), and flat beside it for the cost model
+        for (String reduce : e == 1 ? new String[] {"auto"} : new String[] {"auto", "flat"}) {
+          JsonNode r = train("mlp", 1, List.of("spark.executor.cores=1", "spark.cores.max=" + e, "data.partitions=" + e,
+              "train.reduce=" + reduce));
+          ObjectNode row = scalingRow(e, r);
+          row.put("train_reduce", reduce);
+          scaling.add(row);
+        }
       }
     } finally {
       stop();
