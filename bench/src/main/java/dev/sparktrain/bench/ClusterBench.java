@@ -138,6 +138,7 @@ final class ClusterBench {
     row.put("step_ms", s * 1000 / STEPS_PER_EPOCH);
     row.set("driver_bytes_in_per_step", r.path("driver_bytes_in_per_step").isNumber() ? r.get("driver_bytes_in_per_step") : null);
     row.put("parameters", r.path("parameters").asLong(MLP_PARAMETERS));
+    row.put("reduce", r.path("reduce").asText("flat"));  // what ran: flat or tree
     for (Iterator<Map.Entry<String, JsonNode>> it = r.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> f = it.next();
       if (f.getKey().contains("bytes") && !row.has(f.getKey())) row.set(f.getKey(), f.getValue());

@@ -249,7 +249,7 @@ final class BarrierEngine implements StepEngine {
 
   /**
    * One barrier task: connect, then compute the steps the driver sends until it says STOP. With the tree, every
-   * partition but 0 first tells the driver it has computed its step (a GRAD of no gradient, 64 bytes, so that the
+   * partition but 0 first tells the driver it has computed its step (a GRAD of no gradient, 60 bytes, so that the
    * driver's watchdog still names a hung partition), then adds its children's sums and sends the result to its
    * parent; partition 0 sends the total to the driver.
    */

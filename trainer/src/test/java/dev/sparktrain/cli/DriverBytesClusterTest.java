@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * On a cluster of four executor JVMs (local-cluster[4,1,1024]: Spark's standalone master and workers, one core
  * each), the bytes into the driver per step, counted by the engine and reported in the result JSON, do not grow
  * with the number of executors when the tasks sum their gradients along the tree (train.reduce = auto there):
- * one gradient frame, and a 64-byte "done" from every other partition. Flat, the control, they are one gradient
+ * one gradient frame, and a 60-byte "done" from every other partition. Flat, the control, they are one gradient
  * frame per task (local[4] over TCP, the control). The tree on four executors trains local[4]'s bits.
  */
 class DriverBytesClusterTest {

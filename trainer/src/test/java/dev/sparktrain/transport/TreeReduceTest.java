@@ -165,6 +165,116 @@ class TreeReduceTest {
     }
   }
 
+  /** A TCP relay in front of host:port that keeps what passes from the connecting side to the other. */
+  private static final class Relay implements AutoCloseable {
+    final java.net.ServerSocket listen = new java.net.ServerSocket(0, 4, java.net.InetAddress.getLoopbackAddress());
+    final java.io.ByteArrayOutputStream forward = new java.io.ByteArrayOutputStream();
+    final Thread pump;
+
+    Relay(String host, int port) throws IOException {
+      pump = new Thread(() -> {
+        try (java.net.Socket in = listen.accept(); java.net.Socket out = new java.net.Socket(host, port)) {
+          Thread back = new Thread(() -> copy(out, in, null));
+          back.setDaemon(true);
+          back.start();
+          copy(in, out, forward);
+        } catch (IOException ignored) {
+          // the test closed it
+        }
+      });
+      pump.setDaemon(true);
+      pump.start();
+    }
+
+    static void copy(java.net.Socket from, java.net.Socket to, java.io.ByteArrayOutputStream keep) {
+      byte[] buf = new byte[1 << 16];
+      try {
+        int n;
+        while ((n = from.getInputStream().read(buf)) > 0) {
+          if (keep != null) synchronized (keep) { keep.write(buf, 0, n); }
+          to.getOutputStream().write(buf, 0, n);
+        }
+        to.shutdownOutput();
+      } catch (IOException ignored) {
+        // closed
+      }
+    }
+
+    String address() {
+      return "127.0.0.1:" + listen.getLocalPort();
+    }
+
+    byte[] captured() {
+      synchronized (forward) {
+        return forward.toByteArray();
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      listen.close();
+    }
+  }
+
+  /** How many of the gradient's consecutive value pairs appear, as little-endian bytes, in the captured stream. */
+  private static int pairsFound(byte[] captured, float[] g) {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    String hay = new String(captured, java.nio.charset.StandardCharsets.ISO_8859_1);
+    int found = 0;
+    for (int i = 0; i + 1 < g.length; i += 2) {
+      b.clear();
+      b.putFloat(g[i]).putFloat(g[i + 1]);
+      if (hay.contains(new String(b.array(), java.nio.charset.StandardCharsets.ISO_8859_1))) found++;
+    }
+    return found;
+  }
+
+  /** Through a relay between child and parent: the plain link shows the child's gradient, the encrypted one none of it. */
+  @Test
+  void anEncryptedRunsTreeLinkCarriesNoGradientInTheClear() throws Exception {
+    for (boolean encrypt : new boolean[] {false, true}) {
+      ChannelSecurity.Run run = ChannelSecurity.Run.random(encrypt);
+      String[] all = new String[2];
+      CyclicBarrier published = new CyclicBarrier(2);
+      Relay[] relay = new Relay[1];
+      TreeReduce.Gather rootGather = mine -> {
+        all[0] = mine;
+        int colon = mine.lastIndexOf(':');
+        relay[0] = new Relay(mine.substring(0, colon), Integer.parseInt(mine.substring(colon + 1)));
+        await(published);
+        return new String[] {mine, ""};
+      };
+      TreeReduce.Gather childGather = mine -> {
+        await(published);
+        return new String[] {relay[0].address(), mine};
+      };
+      CompletableFuture<TreeReduce> child = CompletableFuture.supplyAsync(() -> {
+        try {
+          return TreeReduce.open(run, hello(run, 1, 0), 2, LENGTH, STATS, "127.0.0.1", 20_000, childGather, l -> {});
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      try (TreeReduce root = TreeReduce.open(run, hello(run, 0, 0), 2, LENGTH, STATS, "127.0.0.1", 20_000, rootGather, l -> {});
+           TreeReduce leaf = child.get(30, TimeUnit.SECONDS); Relay r = relay[0]) {
+        assertNull(leaf.reduce(3, node(1, 3, false), () -> {}));
+        GradientSum.Node total = root.reduce(3, node(0, 3, false), () -> {});
+        assertSameBits(flat(new GradientSum.Node[] {node(0, 3, false), node(1, 3, false)}), total);
+        int found = pairsFound(r.captured(), node(1, 3, false).grad());
+        if (encrypt) assertEquals(0, found, "gradient value pairs in the clear on an encrypted link");
+        else assertEquals(LENGTH / 2, found, "the plain link, the control");
+      }
+    }
+  }
+
+  private static void await(CyclicBarrier b) throws IOException {
+    try {
+      b.await(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IOException(e);
+    }
+  }
+
   @Test
   void aParentAdmitsOnlyItsChildrenOfItsAttemptWithTheSecret() throws Exception {
     ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
