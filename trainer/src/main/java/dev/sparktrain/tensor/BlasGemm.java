@@ -5,6 +5,7 @@ import dev.ludovic.netlib.blas.NativeBLAS;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
 
@@ -87,11 +88,16 @@ public final class BlasGemm implements Gemm {
     return file.matches("lib(open|cblas|blas|blis|satlas|tatlas|mkl_rt).*\\.so.*") && !file.contains("jni");
   }
 
-  /** The first BLAS library mapped into this process, symlinks resolved (Linux); empty elsewhere. */
+  /**
+   * The BLAS library mapped into this process, symlinks resolved (Linux); empty elsewhere. netlib opens
+   * libblas.so.3 by name, so a libblas.so* file comes first; OpenBLAS's may pull in its libopenblas*.so too.
+   */
   private static Optional<String> loadedBlasLibrary() {
     try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
-      return lines.map(l -> l.substring(l.lastIndexOf(' ') + 1)).filter(p -> p.startsWith("/"))
-          .filter(BlasGemm::isBlasLibrary).findFirst().map(BlasGemm::realPath);
+      List<String> libs = lines.map(l -> l.substring(l.lastIndexOf(' ') + 1)).filter(p -> p.startsWith("/"))
+          .filter(BlasGemm::isBlasLibrary).distinct().toList();
+      return libs.stream().filter(p -> p.substring(p.lastIndexOf('/') + 1).startsWith("libblas.so"))
+          .findFirst().or(() -> libs.stream().findFirst()).map(BlasGemm::realPath);
     } catch (IOException | RuntimeException e) {
       return Optional.empty();
     }

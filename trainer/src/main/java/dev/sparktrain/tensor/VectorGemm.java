@@ -91,10 +91,7 @@ public final class VectorGemm implements Gemm {
       if (!transB) {
         int src = bOff + pc * ldb + jc + jr;
         if (nr == NR) {
-          for (int p = 0; p < kc; p++, src += ldb, d += NR) {
-            FloatVector.fromArray(S, b, src).intoArray(dst, d);
-            FloatVector.fromArray(S, b, src + VL).intoArray(dst, d + VL);
-          }
+          for (int p = 0; p < kc; p++, src += ldb, d += NR) System.arraycopy(b, src, dst, d, NR);
         } else {
           for (int p = 0; p < kc; p++, src += ldb, d += NR) {
             for (int j = 0; j < nr; j++) dst[d + j] = b[src + j];
