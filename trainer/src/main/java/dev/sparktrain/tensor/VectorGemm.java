@@ -174,15 +174,8 @@ public final class VectorGemm implements Gemm {
       c50 = av.fma(b0, c50);
       c51 = av.fma(b1, c51);
     }
-    if (mr == MR && nr == NR) {
-      store(c00, c01, c, ci, alpha, beta);
-      store(c10, c11, c, ci + ldc, alpha, beta);
-      store(c20, c21, c, ci + 2 * ldc, alpha, beta);
-      store(c30, c31, c, ci + 3 * ldc, alpha, beta);
-      store(c40, c41, c, ci + 4 * ldc, alpha, beta);
-      store(c50, c51, c, ci + 5 * ldc, alpha, beta);
-      return;
-    }
+    // Through the tile buffer rather than passing vectors to a helper: a helper C2 does not inline (the kernel
+    // is large) would box every vector it is handed.
     c00.intoArray(tile, 0);
     c01.intoArray(tile, VL);
     c10.intoArray(tile, NR);
@@ -195,30 +188,32 @@ public final class VectorGemm implements Gemm {
     c41.intoArray(tile, 4 * NR + VL);
     c50.intoArray(tile, 5 * NR);
     c51.intoArray(tile, 5 * NR + VL);
-    for (int r = 0; r < mr; r++) {
-      int row = ci + r * ldc;
-      for (int j = 0; j < nr; j++) {
-        float t = tile[r * NR + j];
-        // the same single rounding as store(): fma(alpha, t, beta·C)
-        c[row + j] = beta == 0f ? alpha * t : Math.fma(alpha, t, beta == 1f ? c[row + j] : beta * c[row + j]);
-      }
-    }
+    writeTile(tile, c, ci, ldc, mr, nr, alpha, beta);
   }
 
-  /** C[ci .. ci+NR) = alpha·(v0, v1) + beta·C, with beta 0 not reading C. */
-  private static void store(FloatVector v0, FloatVector v1, float[] c, int ci, float alpha, float beta) {
-    if (beta == 0f) {
-      v0.mul(alpha).intoArray(c, ci);
-      v1.mul(alpha).intoArray(c, ci + VL);
-      return;
-    }
-    FloatVector al = FloatVector.broadcast(S, alpha);
-    if (beta == 1f) {
-      v0.fma(al, FloatVector.fromArray(S, c, ci)).intoArray(c, ci);
-      v1.fma(al, FloatVector.fromArray(S, c, ci + VL)).intoArray(c, ci + VL);
-    } else {
-      v0.fma(al, FloatVector.fromArray(S, c, ci).mul(beta)).intoArray(c, ci);
-      v1.fma(al, FloatVector.fromArray(S, c, ci + VL).mul(beta)).intoArray(c, ci + VL);
+  /**
+   * C[r, j] = alpha·tile[r, j] + beta·C[r, j] for the mr×nr corner, rounded once (an FMA), with beta 0 not
+   * reading C. Full rows go by vectors; both paths give the same bits.
+   */
+  private static void writeTile(float[] tile, float[] c, int ci, int ldc, int mr, int nr, float alpha, float beta) {
+    for (int r = 0; r < mr; r++) {
+      int row = ci + r * ldc, t = r * NR;
+      if (nr == NR) {
+        for (int j = 0; j < NR; j += VL) {
+          FloatVector v = FloatVector.fromArray(S, tile, t + j);
+          if (beta == 0f) {
+            v.mul(alpha).intoArray(c, row + j);
+          } else {
+            FloatVector old = FloatVector.fromArray(S, c, row + j);
+            v.fma(FloatVector.broadcast(S, alpha), beta == 1f ? old : old.mul(beta)).intoArray(c, row + j);
+          }
+        }
+      } else {
+        for (int j = 0; j < nr; j++) {
+          float x = tile[t + j];
+          c[row + j] = beta == 0f ? alpha * x : Math.fma(alpha, x, beta == 1f ? c[row + j] : beta * c[row + j]);
+        }
+      }
     }
   }
 
