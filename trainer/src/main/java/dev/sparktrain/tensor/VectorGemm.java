@@ -17,7 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * </pre>
  * MR = 6 rows and NR = 2 vectors (16 floats with 256-bit AVX2) keep 12 accumulators, two B vectors and one
  * broadcast A value in the 16 vector registers. Packing makes every operand of the micro-kernel contiguous
- * whatever the transposes, offsets and leading dimensions; the pack buffers are per thread and reused.
+ * whatever the transposes, offsets and leading dimensions; the pack buffers are per thread and reused. A
+ * narrow C (N &lt; NR ≤ M, the output layer) is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ, whose rows fill the tiles.
  *
  * <p>Deterministic: each C element is the same fixed sequence of FMAs (p ascending within a depth block,
  * depth blocks ascending), which depends only on the shape, never on threads or timing. The bits differ from
@@ -40,6 +41,8 @@ public final class VectorGemm implements Gemm {
     float[] a = new float[MC * KC];
     float[] b = new float[0];
     final float[] tile = new float[MR * NR];
+    /** Cᵀ of a narrow product. */
+    float[] t = new float[0];
   }
 
   private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
@@ -54,6 +57,28 @@ public final class VectorGemm implements Gemm {
       return;
     }
     Buffers buf = BUFFERS.get();
+    if (n < NR && m >= NR) {
+      // Narrow C (the 10-class output layer): a tile would leave most of its NR columns empty, so compute
+      // Cᵀ(N×M) = op(B)ᵀ·op(A)ᵀ into scratch, whose M-wide rows fill the tiles, and write C from it.
+      if (buf.t.length < n * m) buf.t = new float[n * m];
+      float[] t = buf.t;
+      blocked(!transB, !transA, n, m, k, b, bOff, ldb, a, aOff, lda, 1f, 0f, t, 0, m, buf);
+      for (int i = 0; i < m; i++) {
+        int row = cOff + i * ldc;
+        for (int j = 0; j < n; j++) {
+          float x = t[j * m + i];
+          c[row + j] = beta == 0f ? alpha * x : Math.fma(alpha, x, beta == 1f ? c[row + j] : beta * c[row + j]);
+        }
+      }
+      return;
+    }
+    blocked(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, alpha, beta, c, cOff, ldc, buf);
+  }
+
+  /** The blocked GEMM proper, for any shape. */
+  private static void blocked(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOff, int lda,
+                              float[] b, int bOff, int ldb, float alpha, float beta, float[] c, int cOff, int ldc,
+                              Buffers buf) {
     for (int jc = 0; jc < n; jc += NC) {
       int nc = Math.min(NC, n - jc);
       int ncPadded = roundUp(nc, NR);
