@@ -5,6 +5,7 @@ import dev.ludovic.netlib.blas.NativeBLAS;
 import dev.sparktrain.tensor.BlasGemm;
 import dev.sparktrain.tensor.Gemm;
 import dev.sparktrain.tensor.NaiveGemm;
+import dev.sparktrain.tensor.VectorGemm;
 import java.io.IOException;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
@@ -28,12 +29,7 @@ public enum GemmCandidate {
   OPENBLAS("openblas", true) {
     @Override
     Gemm gemm() {
-      return new BlasGemm(NativeBLAS.getInstance());
-    }
-
-    @Override
-    String where() {
-      return mappedFile("libblas.so");
+      return new BlasGemm(NativeBLAS.getInstance()); // its name() gives the library netlib loaded
     }
   },
   /**
@@ -45,6 +41,16 @@ public enum GemmCandidate {
     @Override
     Gemm gemm() {
       return new BlasGemm(netlibJava("VectorBLAS"));
+    }
+  },
+  /**
+   * The project's own blocked SGEMM on the JDK Vector API, what the trainer runs where no native BLAS loads;
+   * needs {@code --add-modules jdk.incubator.vector}.
+   */
+  SPARKTRAIN_VECTOR("sparktrain-vector", false) {
+    @Override
+    Gemm gemm() {
+      return VectorGemm.INSTANCE;
     }
   },
   /** netlib's pure-Java kernels, without vectors. */

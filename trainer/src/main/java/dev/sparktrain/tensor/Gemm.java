@@ -12,11 +12,17 @@ public interface Gemm {
              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
              float beta, float[] c, int cOff, int ldc);
 
-  /** A short name for logs and benchmarks, e.g. "netlib:JNIBLAS". */
+  /**
+   * What runs, one line, for logs, result JSON and benchmarks: e.g. "sparktrain:VectorGemm (Vector API,
+   * 256-bit)" or "netlib:JNIBLAS → /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 (OpenBLAS)".
+   */
   String name();
 
-  /** The GEMM the trainer uses: native OpenBLAS through netlib when it loads, else netlib's Java kernels. */
+  /**
+   * The GEMM the trainer uses: native BLAS through netlib when it loads, else {@link VectorGemm}; the system
+   * property {@code sparktrain.blas} (auto, java, vector, netlib-java) overrides, see {@link GemmChoice}.
+   */
   static Gemm best() {
-    return BlasGemm.INSTANCE;
+    return GemmChoice.BEST;
   }
 }

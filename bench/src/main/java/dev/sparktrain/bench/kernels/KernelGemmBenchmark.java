@@ -23,8 +23,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * One single-threaded SGEMM per operation on a {@link Workload} shape, through either
  * <ul>
- *   <li>{@code ours}: the trainer's GEMM, {@code Gemm.best()}, i.e. {@code BlasGemm} on {@code float[]}
- *       through netlib's JNI binding to the system OpenBLAS: what training runs; or</li>
+ *   <li>{@code ours}: the trainer's GEMM, {@code Gemm.best()} on {@code float[]}: {@code BlasGemm} through
+ *       netlib's JNI binding to the system OpenBLAS, or {@code VectorGemm} where no native BLAS loads (or with
+ *       {@code -Dsparktrain.blas=java}): what training runs; or</li>
  *   <li>{@code openblas}: the reference, org.bytedeco's OpenBLAS {@code cblas_sgemm} on operands already
  *       off-heap ({@code bytedeco-ptr} of the GEMM benchmark): no JNI array pinning, no copies.</li>
  * </ul>
