@@ -165,7 +165,7 @@ class SettingsTableTest {
     for (Setting<?> s : SettingsTable.STANDARD.settings()) {
       if (s.onResume() == Setting.OnResume.MAY_DIFFER) mayDiffer.add(s.key());
     }
-    assertEquals(new TreeSet<>(List.of("model.path", "train.heap_log_every", "train.engine", "train.transport", "train.step_encryption",
+    assertEquals(new TreeSet<>(List.of("model.path", "train.heap_log_every", "train.engine", "train.transport", "train.reduce", "train.step_encryption",
         "train.step_timeout", "train.step_port", "train.step_advertise",
         "checkpoint.dir", "checkpoint.every", "checkpoint.every_minutes", "checkpoint.keep", "checkpoint.resume",
         "data.storage_level", "data.pixel_type", "finetune.zoo", "pretrain.zoo", "pretrain.name",
