@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * each), the bytes into the driver per step, counted by the engine and reported in the result JSON, do not grow
  * with the number of executors when the tasks sum their gradients along the tree (train.reduce = auto there):
  * one gradient frame, and a 60-byte "done" from every other partition. Flat, the control, they are one gradient
- * frame per task (local[4] over TCP, the control). The tree on four executors trains local[4]'s bits.
+ * frame per task (on the cluster, and in local[4] over TCP). Both train local[4]'s bits in four executor JVMs:
+ * this also covers what LocalClusterDeterminismTest (separate executor JVMs, the same bits) checked before.
  */
 class DriverBytesClusterTest {
   @TempDir Path dir;
@@ -64,6 +65,7 @@ class DriverBytesClusterTest {
     builder.getOrCreate();
     JsonNode two = train(data, "tree2", cluster, 2, "auto");
     JsonNode four = train(data, "tree4", cluster, 4, "auto");
+    JsonNode flat = train(data, "flat4", cluster, 4, "flat");
     SparkFixture.stopAll();
 
     int params = four.path("parameters").asInt();
@@ -81,7 +83,11 @@ class DriverBytesClusterTest {
     // the control: flat, every task sends its gradient
     assertEquals(4 * frame, bFlat);
     // same bits everywhere
+    assertEquals("flat", flat.path("reduce").asText(), flat.toString());
+    assertEquals(4 * frame, flat.path("driver_bytes_in_per_step").asLong(), "flat on 4 executors");
+    // separate executor JVMs, either way, train local[4]'s bits
     assertArrayEquals(params("local4"), params("tree4"), "tree on 4 executors vs local[4]");
+    assertArrayEquals(params("local4"), params("flat4"), "flat on 4 executors vs local[4]");
     assertEquals(local.path("test_accuracy").asDouble(), two.path("test_accuracy").asDouble(), 0.05);
   }
 }
