@@ -37,15 +37,15 @@ final class Targets {
   }
 
   /**
-   * cluster_scaling's largest driver_bytes_in_per_step over 4 bytes a parameter with the default train.reduce
-   * (the flat rows are there for the cost model), or NaN when no row has it
+   * cluster_scaling's largest driver_bytes_in_per_step over 4 bytes a parameter with train.reduce = tree
+   * (the flat rows are there for the cost model; one executor has no tree), or NaN when no row has it
    * (the figure comes from the trainer's result JSON).
    */
   static double driverBytesVsModel(JsonNode out) {
     double max = Double.NaN;
     for (JsonNode row : out.path("cluster_scaling")) {
       JsonNode b = row.path("driver_bytes_in_per_step");
-      if (!b.isNumber() || row.path("train_reduce").asText("auto").equals("flat")) continue;  // the default's rows
+      if (!b.isNumber() || (row.path("executors").asInt() > 1 && !row.path("reduce").asText().equals("tree"))) continue;
       double r = b.asDouble() / (4.0 * row.path("parameters").asLong(ClusterBench.MLP_PARAMETERS));
       max = Double.isNaN(max) ? r : Math.max(max, r);
     }

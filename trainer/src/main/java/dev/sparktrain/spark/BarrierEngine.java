@@ -44,8 +44,8 @@ final class BarrierEngine implements StepEngine {
   private final int advertisedPort;
   private final ChannelSecurity.Run run;
   private final Channel channel;
-  private final boolean tree;
-  private final int gradientLength, statsCount;
+  /** What the tasks need to sum along the tree (train.reduce); null when every task sends its own gradient. */
+  private final Tree tree;
   private final String group = "sparktrain-barrier-" + Long.toHexString(System.nanoTime());
   private Thread job;
   private volatile Throwable jobError;
@@ -65,12 +65,13 @@ final class BarrierEngine implements StepEngine {
     }
 
     /**
-     * Whether the tasks add their gradients along the tree (train.reduce): tree, or auto on a cluster (tasks in
-     * other JVMs, over TCP), where it keeps the driver's inbound bytes at one gradient per step. In local mode
-     * the tasks hand their gradients to the driver in memory, which is faster than any tree, so auto is flat.
+     * Whether the tasks add their gradients along the tree (train.reduce = tree), which keeps the driver's
+     * inbound bytes at one gradient per step. auto is flat for now: a relaunch after an executor loss once failed
+     * to rebuild the tree (ExecutorLossTest, 1 run in 3), and flat is faster at 2–4 executors (docs/scaling.md).
+     * localMaster is kept for when auto picks the tree on clusters again.
      */
     boolean tree(boolean localMaster, int partitions) {
-      return partitions > 1 && (reduce.equals("tree") || (reduce.equals("auto") && !localMaster));
+      return partitions > 1 && reduce.equals("tree");
     }
 
     /**
@@ -92,9 +93,7 @@ final class BarrierEngine implements StepEngine {
     this.step = step;
     this.label = label;
     int partitions = train.getNumPartitions();
-    this.tree = channel.tree(sc.isLocal(), partitions);
-    this.gradientLength = gradientLength;
-    this.statsCount = statsCount;
+    this.tree = channel.tree(sc.isLocal(), partitions) ? new Tree(partitions, gradientLength, statsCount) : null;
     var conf = sc.getConf();
     String driverHost = conf.get("spark.driver.host", "127.0.0.1");
     boolean encrypt = channel.encrypt(conf);
@@ -111,6 +110,7 @@ final class BarrierEngine implements StepEngine {
       throw new UserError("train.engine = barrier: cannot open the step endpoint on " + c.bindAddress() + ":"
           + channel.port() + " (train.step_port): " + e.getMessage());
     }
+    if (tree != null) server.sumsAlongTree();
     if (channel.advertise().isEmpty()) {
       this.host = driverHost;
       this.advertisedPort = server.port();
@@ -122,7 +122,7 @@ final class BarrierEngine implements StepEngine {
     log.accept(String.format("step channel: %s, %s; endpoint %s:%d%s; %s", encrypt ? "AES-GCM encrypted" : "plain frames",
         "HMAC-authenticated", c.bindAddress(), server.port(),
         channel.advertise().isEmpty() ? "" : " (tasks connect to " + channel.advertise() + ")",
-        tree ? "gradients summed along the tree of " + partitions + " tasks, partition 0 sends the total (train.reduce)"
+        tree != null ? "gradients summed along the tree of " + partitions + " tasks, partition 0 sends the total (train.reduce)"
             : "every task sends its gradient"));
   }
 
@@ -154,7 +154,7 @@ final class BarrierEngine implements StepEngine {
     PartitionStep s = step;
     boolean tcp = channel.tcpOnly();
     long silence = StepServer.taskSilenceMillis(channel.timeoutSeconds());
-    Tree t = tree ? new Tree(train.getNumPartitions(), gradientLength, statsCount) : null;
+    Tree t = tree;
     Function1<Iterator<DataBlock>, Iterator<Object>> task =
         (Function1<Iterator<DataBlock>, Iterator<Object>> & Serializable) it -> runTask(it, host, port, r, s, paramCount, tcp, silence, t);
     jobDone = false;
@@ -188,7 +188,7 @@ final class BarrierEngine implements StepEngine {
 
   @Override
   public String reduce() {
-    return tree ? "tree" : "flat";
+    return tree != null ? "tree" : "flat";
   }
 
   @Override
@@ -248,10 +248,10 @@ final class BarrierEngine implements StepEngine {
   private static final GradientSum.Node NOTHING = new GradientSum.Node(null, 0, 0, 0);
 
   /**
-   * One barrier task: connect, then compute the steps the driver sends until it says STOP. With the tree, every
-   * partition but 0 first tells the driver it has computed its step (a GRAD of no gradient, 60 bytes, so that the
-   * driver's watchdog still names a hung partition), then adds its children's sums and sends the result to its
-   * parent; partition 0 sends the total to the driver.
+   * One barrier task: connect, then compute the steps the driver sends until it says STOP. With the tree, a task adds
+   * its children's sums to its own and sends the result to its parent; then every partition but 0 tells the
+   * driver it is done with the step (a GRAD of no gradient, 60 bytes), and partition 0 sends the total. A task
+   * that hangs is then the silent one whose children all answered, which is the one the driver's watchdog names.
    */
   private static Iterator<Object> runTask(Iterator<DataBlock> it, String host, int port, ChannelSecurity.Run run,
                                           PartitionStep s, int paramCount, boolean tcpOnly, long silenceMillis, Tree tree) {
@@ -279,9 +279,8 @@ final class BarrierEngine implements StepEngine {
         if (peers == null) {
           link.sendGrad(m.step(), p, node);
         } else {
-          if (p != 0) link.sendGrad(m.step(), p, NOTHING);
           GradientSum.Node total = peers.reduce(m.step(), node, whileWaiting);
-          if (p == 0) link.sendGrad(m.step(), p, total);
+          link.sendGrad(m.step(), p, p == 0 ? total : NOTHING);
         }
       }
     } catch (IOException e) {

@@ -79,6 +79,8 @@ public final class StepServer implements AutoCloseable {
   private volatile Message current;
   private long encodedStep = Long.MIN_VALUE;
   private volatile boolean closed;
+  /** Each partition's children in the tasks' gradient tree, or null when every task sends its own. */
+  private volatile int[][] treeChildren;
 
   /**
    * The endpoint's settings. port 0 is an ephemeral port; stepTimeoutSeconds 0 derives the timeout from the
@@ -505,7 +507,7 @@ public final class StepServer implements AutoCloseable {
     long now = System.nanoTime();
     for (int p = 0; p < partitions; p++) {
       Conn c = conns[p];
-      if (got[p] != null || c == null || sentAt[p] == 0) continue;
+      if (got[p] != null || c == null || sentAt[p] == 0 || waitsForAChild(p, got)) continue;
       long waited = (now - sentAt[p]) / 1_000_000;
       if (waited < timeout) continue;
       Frames.Hello task = c.hello;
@@ -640,6 +642,25 @@ public final class StepServer implements AutoCloseable {
 
   private static boolean newer(Frames.Hello a, Frames.Hello b) {
     return a.stageAttempt() > b.stageAttempt() || (a.stageAttempt() == b.stageAttempt() && a.attempt() > b.attempt());
+  }
+
+  /**
+   * The tasks sum their gradients along {@link TreeReduce}'s tree: a partition answers a step only after its
+   * children's sums reached it, so the watchdog blames only a partition none of whose children is still silent
+   * (the one that hangs, not its waiting ancestors).
+   */
+  public void sumsAlongTree() {
+    int[][] c = new int[partitions][];
+    for (int p = 0; p < partitions; p++) c[p] = TreeReduce.children(p, partitions);
+    treeChildren = c;
+  }
+
+  /** Whether partition p waits for a child that has not answered (always false without the tree). */
+  private boolean waitsForAChild(int p, GradientSum.Node[] got) {
+    int[][] c = treeChildren;
+    if (c == null) return false;
+    for (int child : c[p]) if (got[child] == null) return true;
+    return false;
   }
 
   /** The step whose parameters were last sent, or -1. */

@@ -10,8 +10,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -51,13 +49,9 @@ public final class TreeReduce implements AutoCloseable {
   /** A partition's children in the order their sums are added to its own. */
   public static int[] children(int p, int partitions) {
     if (p < 0 || p >= partitions) throw new IllegalArgumentException("partition " + p + " of " + partitions);
-    List<Integer> c = new ArrayList<>();
-    int low = p == 0 ? Integer.MIN_VALUE : Integer.lowestOneBit(p);
-    for (int bit = 1; bit > 0 && (p == 0 || bit < low); bit <<= 1) {
-      if ((long) p + bit >= partitions) break;
-      c.add(p + bit);
-    }
-    return c.stream().mapToInt(Integer::intValue).toArray();
+    long below = p == 0 ? Long.MAX_VALUE : Integer.lowestOneBit(p);  // the levels under p's own
+    return java.util.stream.LongStream.iterate(1, bit -> bit < below && p + bit < partitions, bit -> bit << 1)
+        .mapToInt(bit -> (int) (p + bit)).toArray();
   }
 
   /** How a task learns the others' addresses: {@code BarrierTaskContext.allGather}, one string per partition. */
