@@ -65,13 +65,12 @@ final class BarrierEngine implements StepEngine {
     }
 
     /**
-     * Whether the tasks add their gradients along the tree (train.reduce = tree), which keeps the driver's
-     * inbound bytes at one gradient per step. auto is flat for now: a relaunch after an executor loss once failed
-     * to rebuild the tree (ExecutorLossTest, 1 run in 3), and flat is faster at 2–4 executors (docs/scaling.md).
-     * localMaster is kept for when auto picks the tree on clusters again.
+     * Whether the tasks add their gradients along the tree, which keeps the driver's inbound bytes at one
+     * gradient per step whatever the number of executors: train.reduce = tree, or auto on a cluster master. In
+     * local[*] auto is flat: the tasks run in the driver's JVM and hand their gradients over in memory.
      */
     boolean tree(boolean localMaster, int partitions) {
-      return partitions > 1 && reduce.equals("tree");
+      return partitions > 1 && (reduce.equals("tree") || reduce.equals("auto") && !localMaster);
     }
 
     /**
@@ -260,18 +259,21 @@ final class BarrierEngine implements StepEngine {
     DataBlock block = it.next();
     Frames.Hello hello = new Frames.Hello(run.id(), ChannelSecurity.nonce(), p, ctx.stageAttemptNumber(),
         ctx.attemptNumber(), ctx.taskAttemptId(), run.encrypt() ? Frames.ENCRYPTED : 0, SparkEnv.get().executorId());
-    StepServer.Link link = tcpOnly ? null : StepServer.inProcess(hello);  // local mode: the driver's JVM
+    StepServer.Link link = null;
     TreeReduce peers = null;
     Runnable whileWaiting = () -> {
       if (ctx.isInterrupted()) throw new TaskKilledException(ctx.getKillReason().getOrElse(() -> "killed"));
     };
     try {
-      if (link == null) link = new StepClient(host, port, run, hello, paramCount, silenceMillis);
-      if (tree != null) {
+      Frames.Hello toDriver = hello;
+      if (tree != null) {  // listen for the children first: the HELLO tells the driver where
         String self = SparkEnv.get().blockManager().blockManagerId().host();
         peers = TreeReduce.open(run, hello, tree.partitions(), tree.gradientLength(), tree.statsCount(), self,
-            silenceMillis, ctx::allGather, line -> System.err.println("sparktrain: " + line));
+            silenceMillis, line -> System.err.println("sparktrain: " + line));
+        toDriver = hello.withListen(peers.address());
       }
+      if (!tcpOnly) link = StepServer.inProcess(toDriver);  // local mode: the driver's JVM
+      if (link == null) link = new StepClient(host, port, run, toDriver, paramCount, silenceMillis);
       while (true) {
         StepServer.Message m = link.next(whileWaiting);
         if (m.isStop()) break;
@@ -279,7 +281,7 @@ final class BarrierEngine implements StepEngine {
         if (peers == null) {
           link.sendGrad(m.step(), p, node);
         } else {
-          GradientSum.Node total = peers.reduce(m.step(), node, whileWaiting);
+          GradientSum.Node total = peers.reduce(m.step(), node, whileWaiting, link);
           link.sendGrad(m.step(), p, p == 0 ? total : NOTHING);
         }
       }

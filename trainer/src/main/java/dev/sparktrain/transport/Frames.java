@@ -23,19 +23,21 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * <p>Bodies: HELLO (task → driver) = u64 run id, 16-byte nonce, u32 partition, u32 stage attempt, u32 task
- * attempt, u64 task id, u32 flags, u16 k, k bytes of executor id (UTF-8); CHALLENGE (driver → task) = 16-byte
+ * attempt, u64 task id, u32 flags, u16 k, k bytes of executor id (UTF-8), u16 l, l bytes of the task's tree
+ * listener host:port (UTF-8; l = 0: none); CHALLENGE (driver → task) = 16-byte
  * nonce, u32 flags, 32-byte driver proof; PROOF (task → driver) = 32-byte task proof;
  * PARAMS (driver → task) = u64 step, u32 epoch, u32 iteration, u32 n, n × f32;
  * GRAD (task → driver) = u64 step, u32 partition, f64 loss sum, u64 count, u64 correct, u32 n, n × f32,
  * u32 m, m × f64 (n = 0: no example contributed; m = 0: no batch statistics);
- * STOP and PING (driver → task) = empty.
+ * STOP and PING (driver → task) = empty; PEER (driver → task, with train.reduce = tree) = u32 the parent's
+ * partition, u32 its stage attempt, u16 l, l bytes of its listener host:port.
  */
 public final class Frames {
   private Frames() {}
 
   public static final int MAGIC = 0x32505453;  // "STP2" in little-endian byte order
   public static final int SEALED_MAGIC = 0x32455453;  // "STE2": an encrypted frame
-  public static final int HELLO = 1, PARAMS = 2, GRAD = 3, STOP = 4, PING = 5, CHALLENGE = 6, PROOF = 7;
+  public static final int HELLO = 1, PARAMS = 2, GRAD = 3, STOP = 4, PING = 5, CHALLENGE = 6, PROOF = 7, PEER = 8;
   public static final int HEADER = 12;
   /** Flags of HELLO and CHALLENGE: the frames after the handshake are encrypted. */
   public static final int ENCRYPTED = 1;
@@ -219,7 +221,7 @@ public final class Frames {
       ByteBuffer h = ByteBuffer.wrap(b, 0, HEADER).order(ByteOrder.LITTLE_ENDIAN);
       int magic = h.getInt(), type = h.getInt(), len = h.getInt();
       if (magic != MAGIC) throw new IOException(peer + ": not a sparktrain step frame (magic " + Integer.toHexString(magic) + ")");
-      if (type < HELLO || type > PROOF) throw new IOException(peer + ": unknown frame type " + type);
+      if (type < HELLO || type > PEER) throw new IOException(peer + ": unknown frame type " + type);
       if (len < 0 || len > maxBody) {
         throw new IOException(peer + ": frame type " + type + " has a " + len + "-byte body; at most " + maxBody + " expected");
       }
@@ -246,9 +248,22 @@ public final class Frames {
    * and to kill it if it hangs), and the flags it expects.
    */
   public record Hello(long runId, byte[] nonce, int partition, int stageAttempt, int attempt, long taskId, int flags,
-                      String executor) {
-    /** The largest HELLO body: a 64-byte executor id at most. */
-    public static final int MAX_BODY = 8 + ChannelSecurity.NONCE + 4 + 4 + 4 + 8 + 4 + 2 + 64;
+                      String executor, String listen) {
+    /** The longest executor id and listener address a HELLO carries (longer ones are cut). */
+    public static final int MAX_EXECUTOR = 64, MAX_LISTEN = 270;
+    /** The largest HELLO body. */
+    public static final int MAX_BODY = 8 + ChannelSecurity.NONCE + 4 + 4 + 4 + 8 + 4 + 2 + MAX_EXECUTOR + 2 + MAX_LISTEN;
+
+    /** A HELLO with no tree listener. */
+    public Hello(long runId, byte[] nonce, int partition, int stageAttempt, int attempt, long taskId, int flags,
+                 String executor) {
+      this(runId, nonce, partition, stageAttempt, attempt, taskId, flags, executor, "");
+    }
+
+    /** The same HELLO telling the driver where this task's children reach it (train.reduce = tree). */
+    public Hello withListen(String hostPort) {
+      return new Hello(runId, nonce, partition, stageAttempt, attempt, taskId, flags, executor, hostPort);
+    }
 
     public static Hello decode(ByteBuffer b, String peer) throws IOException {
       long run = b.getLong();
@@ -256,26 +271,65 @@ public final class Frames {
       b.get(nonce);
       int partition = b.getInt(), stage = b.getInt(), attempt = b.getInt();
       long task = b.getLong();
-      int flags = b.getInt(), k = b.getShort() & 0xFFFF;
-      if (k != b.remaining()) throw new IOException(peer + ": HELLO's executor id has " + b.remaining() + " bytes, not " + k);
-      byte[] e = new byte[k];
-      b.get(e);
-      return new Hello(run, nonce, partition, stage, attempt, task, flags, new String(e, StandardCharsets.UTF_8));
+      int flags = b.getInt();
+      String executor = string(b, MAX_EXECUTOR, peer, "HELLO's executor id");
+      String listen = string(b, MAX_LISTEN, peer, "HELLO's listener address");
+      if (b.hasRemaining()) throw new IOException(peer + ": HELLO has " + b.remaining() + " bytes after its listener address");
+      return new Hello(run, nonce, partition, stage, attempt, task, flags, executor, listen);
     }
 
     /** The body's bytes, which both sides put in the handshake's transcript. */
     public byte[] body() {
-      byte[] e = executor.getBytes(StandardCharsets.UTF_8);
-      if (e.length > 64) e = java.util.Arrays.copyOf(e, 64);
-      return ByteBuffer.allocate(MAX_BODY - 64 + e.length).order(ByteOrder.LITTLE_ENDIAN).putLong(runId).put(nonce)
-          .putInt(partition).putInt(stageAttempt).putInt(attempt).putLong(taskId).putInt(flags)
-          .putShort((short) e.length).put(e).array();
+      byte[] e = utf8(executor, MAX_EXECUTOR), l = utf8(listen, MAX_LISTEN);
+      return ByteBuffer.allocate(MAX_BODY - MAX_EXECUTOR - MAX_LISTEN + e.length + l.length).order(ByteOrder.LITTLE_ENDIAN)
+          .putLong(runId).put(nonce).putInt(partition).putInt(stageAttempt).putInt(attempt).putLong(taskId).putInt(flags)
+          .putShort((short) e.length).put(e).putShort((short) l.length).put(l).array();
     }
 
     /** "partition 3 (task 57, attempt 0 of stage attempt 1, executor 2)", for messages. */
     public String describe() {
       return "partition " + partition + " (task " + taskId + ", attempt " + attempt + " of stage attempt " + stageAttempt
           + ", executor " + executor + ")";
+    }
+  }
+
+  /** A u16-length-prefixed UTF-8 string of at most max bytes. */
+  private static String string(ByteBuffer b, int max, String peer, String what) throws IOException {
+    if (b.remaining() < 2) throw new IOException(peer + ": " + what + " is missing");
+    int k = b.getShort() & 0xFFFF;
+    if (k > max || k > b.remaining()) {
+      throw new IOException(peer + ": " + what + " has length " + k + " (at most " + Math.min(max, b.remaining()) + ")");
+    }
+    byte[] e = new byte[k];
+    b.get(e);
+    return new String(e, StandardCharsets.UTF_8);
+  }
+
+  private static byte[] utf8(String s, int max) {
+    byte[] e = s.getBytes(StandardCharsets.UTF_8);
+    return e.length > max ? java.util.Arrays.copyOf(e, max) : e;
+  }
+
+  /**
+   * PEER, from the driver to a child task of the gradient tree: where its parent (a partition of the same stage
+   * attempt) listens, as the parent said in its HELLO. The driver is the tasks' rendezvous, so they need no
+   * address exchange of their own.
+   */
+  public record Peer(int partition, int stageAttempt, String listen) {
+    public static final int MAX_BODY = 4 + 4 + 2 + Hello.MAX_LISTEN;
+
+    public static Peer decode(ByteBuffer b, String peer) throws IOException {
+      if (b.remaining() < 10) throw new IOException(peer + ": PEER of " + b.remaining() + " bytes");
+      int p = b.getInt(), stage = b.getInt();
+      String listen = string(b, Hello.MAX_LISTEN, peer, "PEER's address");
+      if (b.hasRemaining() || listen.lastIndexOf(':') <= 0) throw new IOException(peer + ": malformed PEER for partition " + p + ": '" + listen + "'");
+      return new Peer(p, stage, listen);
+    }
+
+    public byte[] body() {
+      byte[] l = utf8(listen, Hello.MAX_LISTEN);
+      return ByteBuffer.allocate(10 + l.length).order(ByteOrder.LITTLE_ENDIAN).putInt(partition).putInt(stageAttempt)
+          .putShort((short) l.length).put(l).array();
     }
   }
 

@@ -26,8 +26,11 @@ public final class StepClient implements StepServer.Link {
   private final int paramCount;
   private final float[] params;
   private final long silenceMillis;
+  private final int partition, stageAttempt;
   private ChannelSecurity.Aead sealer;
   private byte[] sealed;
+  /** The parent's address from the driver's latest PEER of this stage attempt (train.reduce = tree), or null. */
+  private String parentAt;
 
   /**
    * Connects to the driver's step endpoint and runs the handshake. hello's nonce must be fresh; run holds the
@@ -45,6 +48,8 @@ public final class StepClient implements StepServer.Link {
     this.params = new float[paramCount];
     this.silenceMillis = silenceMillis;
     this.peer = peer;
+    this.partition = hello.partition();
+    this.stageAttempt = hello.stageAttempt();
     socket = new Socket();
     socket.setTcpNoDelay(true);
     socket.setReceiveBufferSize(1 << 22);
@@ -99,10 +104,43 @@ public final class StepClient implements StepServer.Link {
     while (true) {
       Frames.Frame f = nextFrame(whileWaiting);
       if (f.type() == Frames.PING) continue;
+      if (f.type() == Frames.PEER) {
+        peer(f);
+        continue;
+      }
       if (f.type() == Frames.STOP) return StepServer.Message.STOP;
       Frames.StepHeader h = Frames.decodeParams(f.body(), params, peer);
       return new StepServer.Message(h.step(), h.epoch(), h.iteration(), params);
     }
+  }
+
+  @Override
+  public String parentAddress(Runnable whileWaiting, long waitMillis) throws IOException {
+    long since = System.nanoTime();
+    Runnable waiting = () -> {
+      whileWaiting.run();
+      try {
+        StepServer.waited(since, waitMillis, partition);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    };
+    try {
+      while (parentAt == null) {
+        Frames.Frame f = nextFrame(waiting);
+        if (f.type() == Frames.PEER) peer(f);
+        else if (f.type() != Frames.PING) throw new IOException(peer + ": frame type " + f.type() + " while partition " + partition + " waited for its parent's address");
+      }
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
+    return parentAt;
+  }
+
+  /** A PEER: kept when it is of this task's stage attempt (the driver sends no other). */
+  private void peer(Frames.Frame f) throws IOException {
+    Frames.Peer p = Frames.Peer.decode(f.body(), peer);
+    if (p.stageAttempt() == stageAttempt) parentAt = p.listen();
   }
 
   private Frames.Frame nextFrame(Runnable whileWaiting) throws IOException {
@@ -124,9 +162,9 @@ public final class StepClient implements StepServer.Link {
     }
     socket.setSoTimeout(0);
     if (b0 < 0) throw new java.io.EOFException(peer + ": the driver closed the connection");
-    Frames.Frame f = reader.readAfterFirstByte(b0, Frames.paramsBody(paramCount));
-    if (f.type() != Frames.PARAMS && f.type() != Frames.STOP && f.type() != Frames.PING) {
-      throw new IOException(peer + ": expected PARAMS, STOP or PING, got frame type " + f.type());
+    Frames.Frame f = reader.readAfterFirstByte(b0, Math.max(Frames.paramsBody(paramCount), Frames.Peer.MAX_BODY));
+    if (f.type() != Frames.PARAMS && f.type() != Frames.STOP && f.type() != Frames.PING && f.type() != Frames.PEER) {
+      throw new IOException(peer + ": expected PARAMS, STOP, PING or PEER, got frame type " + f.type());
     }
     return f;
   }

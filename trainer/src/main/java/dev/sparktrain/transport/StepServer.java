@@ -35,9 +35,14 @@ import java.util.function.Supplier;
  *
  * <p>Faults: when a task dies, Spark relaunches the whole barrier stage. The new tasks' HELLOs replace the old
  * connections, and each newcomer is sent the step in flight, the last completed step being the one the driver's
- * parameters came from. Gradients are pure functions of (parameters, step, partition), so a gradient received
- * before the failure equals its recomputation and is kept. Only the training thread calls exchange and stop;
- * one thread accepts and one thread per TCP connection reads, handing the frames over through a queue.
+ * parameters came from. Gradients are pure functions of (parameters, step, partition), so the recomputed step
+ * gives the same bits; a gradient counts only while its connection is its partition's current one. Only the
+ * training thread calls exchange and stop; one thread accepts and one thread per TCP connection reads, handing
+ * the frames over through a queue.
+ *
+ * <p>With the tasks' gradient tree ({@link #sumsAlongTree}) the endpoint is also the tasks' rendezvous: each HELLO
+ * carries the address where the task's children reach it, and a child is sent its parent's (PEER) once both are
+ * connected in the same stage attempt ({@link TreeReduce}).
  *
  * <p>Security: a TCP connection is admitted only after the handshake of {@link ChannelSecurity} (the task proves
  * the run's secret, the driver proves it back), and on an encrypted run every later frame is sealed. A refused
@@ -81,6 +86,8 @@ public final class StepServer implements AutoCloseable {
   private volatile boolean closed;
   /** Each partition's children in the tasks' gradient tree, or null when every task sends its own. */
   private volatile int[][] treeChildren;
+  /** The newest stage attempt each partition has said HELLO in, -1 before its first (read by the tree's watch). */
+  private final int[] helloAttempt;
 
   /**
    * The endpoint's settings. port 0 is an ephemeral port; stepTimeoutSeconds 0 derives the timeout from the
@@ -148,6 +155,9 @@ public final class StepServer implements AutoCloseable {
 
     abstract boolean send(Message m, Frames.Writer encoded);
 
+    /** Tells this task, a child in the gradient tree, where its parent listens. */
+    abstract boolean sendPeer(Frames.Peer parent);
+
     abstract void close();
 
     boolean isTcp() {
@@ -182,6 +192,13 @@ public final class StepServer implements AutoCloseable {
       return write(w.array(), w.length());
     }
 
+    @Override
+    boolean sendPeer(Frames.Peer parent) {
+      Frames.Writer w = new Frames.Writer();
+      Frames.encode(w, Frames.PEER, parent.body());
+      return write(w.array(), w.length());
+    }
+
     /** Writes one frame (the sender threads, the heartbeat and the training thread share the stream). */
     synchronized boolean write(byte[] frame, int len) {
       try {
@@ -211,13 +228,21 @@ public final class StepServer implements AutoCloseable {
 
   /** A task in this JVM: messages go into its inbox as they are. */
   private static final class LocalConn extends Conn {
-    final LinkedBlockingQueue<Message> inbox = new LinkedBlockingQueue<>();
+    /** Messages and PEERs, in the order sent. */
+    final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
     volatile boolean open = true;
 
     @Override
     boolean send(Message m, Frames.Writer encoded) {
       if (!open) return false;
       inbox.add(m);
+      return true;
+    }
+
+    @Override
+    boolean sendPeer(Frames.Peer parent) {
+      if (!open) return false;
+      inbox.add(parent);
       return true;
     }
 
@@ -240,6 +265,8 @@ public final class StepServer implements AutoCloseable {
     this.statsCount = config.statsCount();
     this.conns = new Conn[partitions];
     this.sentAt = new long[partitions];
+    this.helloAttempt = new int[partitions];
+    java.util.Arrays.fill(helloAttempt, -1);
     this.server = new ServerSocket();
     server.setReceiveBufferSize(1 << 22);
     server.bind(new InetSocketAddress(InetAddress.getByName(config.bindAddress()), config.port()), 64);
@@ -407,19 +434,42 @@ public final class StepServer implements AutoCloseable {
     c.hello = hello;
     s.events.add(new Hello(c, hello));
     return new Link() {
+      private String parentAt;
+
       @Override
       public Message next(Runnable whileWaiting) throws IOException {
         try {
           while (true) {
-            Message m = c.inbox.poll(200, TimeUnit.MILLISECONDS);
-            if (m != null) {
+            Object o = c.inbox.poll(200, TimeUnit.MILLISECONDS);
+            if (o instanceof Frames.Peer peer) {
+              parentAt = peer.listen();
+            } else if (o instanceof Message m) {
               if (m.isStop() && !c.open && !s.closed && s.current != Message.STOP) {
                 throw new IOException("step endpoint: partition " + hello.partition() + " was replaced by a newer attempt");
               }
               return m;
+            } else {
+              whileWaiting.run();
             }
-            whileWaiting.run();
           }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted", e);
+        }
+      }
+
+      @Override
+      public String parentAddress(Runnable whileWaiting, long waitMillis) throws IOException {
+        long since = System.nanoTime();
+        try {
+          while (parentAt == null) {
+            Object o = c.inbox.poll(200, TimeUnit.MILLISECONDS);
+            if (o instanceof Frames.Peer peer) parentAt = peer.listen();
+            else if (o != null) throw new IOException("step endpoint: partition " + hello.partition() + " was sent a step or STOP while it waited for its parent's address");
+            whileWaiting.run();
+            waited(since, waitMillis, hello.partition());
+          }
+          return parentAt;
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new IOException("interrupted", e);
@@ -445,6 +495,12 @@ public final class StepServer implements AutoCloseable {
   public interface Link extends AutoCloseable {
     /** The next message: a step's parameters (not to be written to), or STOP. */
     Message next(Runnable whileWaiting) throws IOException;
+
+    /**
+     * With the gradient tree: where this task's parent listens, as the driver tells it (PEER) once both have said
+     * HELLO in the same stage attempt; waits at most waitMillis (the parent never connected: the task ends).
+     */
+    String parentAddress(Runnable whileWaiting, long waitMillis) throws IOException;
 
     void sendGrad(long step, int partition, GradientSum.Node node) throws IOException;
 
@@ -507,7 +563,7 @@ public final class StepServer implements AutoCloseable {
     long now = System.nanoTime();
     for (int p = 0; p < partitions; p++) {
       Conn c = conns[p];
-      if (got[p] != null || c == null || sentAt[p] == 0 || waitsForAChild(p, got)) continue;
+      if (got[p] != null || c == null || sentAt[p] == 0 || waitsForAChild(p, got) || waitsForItsParent(p)) continue;
       long waited = (now - sentAt[p]) / 1_000_000;
       if (waited < timeout) continue;
       Frames.Hello task = c.hello;
@@ -625,11 +681,13 @@ public final class StepServer implements AutoCloseable {
       if (old != null) old.close();
       conns[p] = h.conn();
       sentAt[p] = 0;
+      helloAttempt[p] = Math.max(helloAttempt[p], h.hello().stageAttempt());
       if (current != null) {
         if (h.conn().isTcp()) encodeCurrent();
         if (!h.conn().send(current, writer)) conns[p] = null;
         else sentAt[p] = System.nanoTime();
       }
+      introduce(p);
     } else if (e instanceof Closed c) {
       Frames.Hello h = c.conn().hello;
       if (h != null && conns[h.partition()] == c.conn()) {
@@ -655,12 +713,53 @@ public final class StepServer implements AutoCloseable {
     treeChildren = c;
   }
 
+  /**
+   * With the tree, the driver is the tasks' rendezvous: a newly connected partition p is told where its parent
+   * listens, and p's children where p does, for each pair whose connections are of the same stage attempt (a
+   * connection of another attempt is about to be replaced, and its address is told when it is).
+   */
+  private void introduce(int p) {
+    int[][] c = treeChildren;
+    if (c == null || conns[p] == null) return;
+    int parent = TreeReduce.parent(p);
+    if (parent >= 0) offerParent(conns[parent], conns[p]);
+    for (int child : c[p]) offerParent(conns[p], conns[child]);
+  }
+
+  /** Sends child its parent's address when both are connected in the same stage attempt. */
+  private static void offerParent(Conn parent, Conn child) {
+    if (parent == null || child == null) return;
+    Frames.Hello ph = parent.hello, ch = child.hello;
+    if (ph.stageAttempt() != ch.stageAttempt() || ph.listen().isEmpty()) return;
+    child.sendPeer(new Frames.Peer(ph.partition(), ph.stageAttempt(), ph.listen()));
+  }
+
+  /**
+   * Whether partition p cannot answer yet because its parent has not said HELLO in p's stage attempt, so that p
+   * has no address to send to (tree only). A parent that connected and left since does not excuse p: p may be
+   * the one that hangs, and its parent gave up waiting for it.
+   */
+  private boolean waitsForItsParent(int p) {
+    Conn self = conns[p];
+    if (treeChildren == null || p == 0 || self == null) return false;
+    return helloAttempt[TreeReduce.parent(p)] < self.hello.stageAttempt();
+  }
+
   /** Whether partition p waits for a child that has not answered (always false without the tree). */
   private boolean waitsForAChild(int p, GradientSum.Node[] got) {
     int[][] c = treeChildren;
     if (c == null) return false;
     for (int child : c[p]) if (got[child] == null) return true;
     return false;
+  }
+
+  /** Throws once a task has waited waitMillis for its parent's address. */
+  static void waited(long since, long waitMillis, int partition) throws IOException {
+    long ms = (System.nanoTime() - since) / 1_000_000;
+    if (ms > waitMillis) {
+      throw new IOException("partition " + partition + ": the driver gave no address of its parent in the tree for "
+          + ms / 1000.0 + " s (train.step_timeout): the parent's task did not connect; the task ends");
+    }
   }
 
   /** The step whose parameters were last sent, or -1. */

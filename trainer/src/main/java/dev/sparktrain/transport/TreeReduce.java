@@ -28,16 +28,21 @@ import java.util.function.Consumer;
  * With P partitions a task has at most ⌈log₂ P⌉ children and the longest chain to the driver is ⌈log₂ P⌉ + 1
  * hops.
  *
- * <p>Connections: every task with children listens on an ephemeral port of its executor's host; the stage's
- * tasks trade their addresses with {@code BarrierTaskContext.allGather} (over Spark's RPC); a child connects to
- * its parent and runs the step channel's handshake with the run's secret, the parent in the driver's role
- * ({@link StepServer#admit}): it admits only its own children of its own stage attempt, and on an encrypted run
- * every frame is sealed with per-connection keys, exactly as on the links to the driver. The frames are the step
- * protocol's GRAD frames.
+ * <p>Connections: every task with children listens on an ephemeral port of its executor's host and puts that
+ * address in its HELLO to the driver; the driver is the rendezvous, and tells each child where its parent of the
+ * same stage attempt listens (a PEER frame) once both have said HELLO. Spark's own {@code allGather} is not used:
+ * its barrier sync polls every second, which cost a second per barrier stage, and after a loss Spark may rerun
+ * only the stage's unfinished tasks, whose sync then waits forever for the finished ones. At its first step a
+ * child connects to its parent and runs the step channel's handshake with the run's secret, the parent in the
+ * driver's role ({@link StepServer#admit}): it admits only its own children of its own stage attempt, and on an
+ * encrypted run every frame is sealed with per-connection keys, exactly as on the links to the driver. The
+ * frames are the step protocol's GRAD frames.
  *
- * <p>Faults: a task that fails fails the barrier stage, and the relaunched stage builds a new tree. A parent
- * waiting for a child polls {@code whileWaiting} (the task's kill flag) every 200 ms, and gives up after the
- * tasks' silence limit, so that no task waits forever.
+ * <p>Faults: a task that fails fails the barrier stage, and the relaunched stage builds a new tree. A stage
+ * relaunched after the driver's last step is told STOP at once, and its tasks then end without linking up (a
+ * parent ends as soon as it reads STOP, so a child that connected before its first step could find it gone). A
+ * child waits for its parent's address, and a parent for a child, at most the tasks' silence limit, polling
+ * {@code whileWaiting} (the task's kill flag) every 200 ms; so no task waits forever.
  */
 public final class TreeReduce implements AutoCloseable {
   /** A partition's parent in the tree: p minus its lowest set bit; -1 for partition 0, the root. */
@@ -54,11 +59,6 @@ public final class TreeReduce implements AutoCloseable {
         .mapToInt(bit -> (int) (p + bit)).toArray();
   }
 
-  /** How a task learns the others' addresses: {@code BarrierTaskContext.allGather}, one string per partition. */
-  public interface Gather {
-    String[] allGather(String mine) throws IOException;
-  }
-
   private final ChannelSecurity.Run run;
   private final Frames.Hello self;
   private final int partition, gradientLength, statsCount;
@@ -68,6 +68,8 @@ public final class TreeReduce implements AutoCloseable {
   private final ServerSocket listener;
   private final Map<Integer, Child> admitted = new ConcurrentHashMap<>();
   private final AtomicLong bytesFromChildren = new AtomicLong();
+  private final String bindHost;
+  /** The link to the parent, made at the first reduce; null before, and always on partition 0. */
   private StepClient parentLink;
   private volatile boolean closed;
 
@@ -84,6 +86,7 @@ public final class TreeReduce implements AutoCloseable {
     this.children = children(partition, partitions);
     this.silenceMillis = silenceMillis;
     this.log = log;
+    this.bindHost = bindHost;
     if (children.length == 0) {
       listener = null;
     } else {
@@ -97,35 +100,36 @@ public final class TreeReduce implements AutoCloseable {
   }
 
   /**
-   * Partition self.partition()'s side of the tree: listens for its children (if it has any) on bindHost, trades
-   * addresses with every task of the stage through gather, and connects to its parent (if it has one). self is
-   * the task's HELLO to the driver; its parent is sent the same with a fresh nonce. log receives refusals.
+   * Partition self.partition()'s side of the tree: listens for its children, if it has any, on bindHost (its
+   * {@link #address} goes to the driver in the task's HELLO). The link to its parent, if it has one, is made at
+   * the first {@link #reduce}, at the address the driver gives (PEER), so that a task told STOP at once (a stage
+   * relaunched after the driver's last step) never waits for a parent. self is the task's HELLO to the driver;
+   * its parent is sent the same with a fresh nonce. log receives refusals.
    */
   public static TreeReduce open(ChannelSecurity.Run run, Frames.Hello self, int partitions, int gradientLength,
-                                int statsCount, String bindHost, long silenceMillis, Gather gather,
-                                Consumer<String> log) throws IOException {
-    TreeReduce t = new TreeReduce(run, self, partitions, gradientLength, statsCount, bindHost, silenceMillis, log);
+                                int statsCount, String bindHost, long silenceMillis, Consumer<String> log) throws IOException {
+    return new TreeReduce(run, self, partitions, gradientLength, statsCount, bindHost, silenceMillis, log);
+  }
+
+  /** host:port where this task's children reach it, or "" when it has none. */
+  public String address() {
+    return listener == null ? "" : bindHost + ":" + listener.getLocalPort();
+  }
+
+  /** Connects to the parent at its address, with the task's HELLO under a fresh nonce. */
+  private StepClient connectToParent(String parentAddress) throws IOException {
+    int colon = parentAddress.lastIndexOf(':');
+    String host = parentAddress.substring(0, colon);
+    int port;
     try {
-      String mine = t.listener == null ? "" : bindHost + ":" + t.listener.getLocalPort();
-      String[] all = gather.allGather(mine);
-      if (all.length != partitions) throw new IOException("the tree's address exchange gave " + all.length + " addresses for " + partitions + " partitions");
-      int parent = parent(self.partition());
-      if (parent >= 0) {
-        String a = all[parent];
-        int colon = a.lastIndexOf(':');
-        if (colon <= 0) throw new IOException("partition " + parent + " published no address for its children: '" + a + "'");
-        String host = a.substring(0, colon);
-        int port = Integer.parseInt(a.substring(colon + 1));
-        Frames.Hello hello = new Frames.Hello(self.runId(), ChannelSecurity.nonce(), self.partition(), self.stageAttempt(),
-            self.attempt(), self.taskId(), self.flags(), self.executor());
-        t.parentLink = new StepClient(host, port, run, hello, 0, silenceMillis,
-            "partition " + self.partition() + "'s parent, partition " + parent + " at " + a);
-      }
-      return t;
-    } catch (IOException | RuntimeException e) {
-      t.close();
-      throw e;
+      port = Integer.parseInt(parentAddress.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new IOException("partition " + partition + ": its parent's address '" + parentAddress + "' has no port");
     }
+    Frames.Hello hello = new Frames.Hello(self.runId(), ChannelSecurity.nonce(), self.partition(), self.stageAttempt(),
+        self.attempt(), self.taskId(), self.flags(), self.executor());
+    return new StepClient(host, port, run, hello, 0, silenceMillis,
+        "partition " + partition + "'s parent, partition " + parent(partition) + " at " + parentAddress);
   }
 
   private void acceptLoop() {
@@ -170,12 +174,14 @@ public final class TreeReduce implements AutoCloseable {
   /**
    * Adds the children's sums of this step to own, in the tree's order (own is summed into; see
    * {@link GradientSum.Node#plus}); sends the result to the parent and returns null, or, on partition 0,
-   * returns the total.
+   * returns the total. driver is the task's link to the driver, which gives the parent's address the first time.
    */
-  public GradientSum.Node reduce(long step, GradientSum.Node own, Runnable whileWaiting) throws IOException {
+  public GradientSum.Node reduce(long step, GradientSum.Node own, Runnable whileWaiting, StepServer.Link driver)
+      throws IOException {
     GradientSum.Node node = own;
     for (int c : children) node = node.plus(receive(c, step, whileWaiting));
-    if (parentLink == null) return node;
+    if (partition == 0) return node;
+    if (parentLink == null) parentLink = connectToParent(driver.parentAddress(whileWaiting, silenceMillis));
     parentLink.sendGrad(step, partition, node);
     return null;
   }

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * On a cluster of four executor JVMs (local-cluster[4,1,1024]: Spark's standalone master and workers, one core
  * each), the bytes into the driver per step, counted by the engine and reported in the result JSON, do not grow
- * with the number of executors when the tasks sum their gradients along the tree (train.reduce = tree):
+ * with the number of executors when the tasks sum their gradients along the tree (train.reduce = tree, and auto,
+ * the default, on a cluster master):
  * one gradient frame, and a 60-byte "done" from every other partition. Flat, the control, they are one gradient
  * frame per task (on the cluster, and in local[4] over TCP). Both train local[4]'s bits in four executor JVMs:
  * this also covers what LocalClusterDeterminismTest (separate executor JVMs, the same bits) checked before.
@@ -64,7 +65,7 @@ class DriverBytesClusterTest {
     });
     builder.getOrCreate();
     JsonNode two = train(data, "tree2", cluster, 2, "tree");
-    JsonNode four = train(data, "tree4", cluster, 4, "tree");
+    JsonNode four = train(data, "tree4", cluster, 4, "auto");  // the default: the tree on a cluster master
     JsonNode flat = train(data, "flat4", cluster, 4, "flat");
     SparkFixture.stopAll();
 

@@ -75,6 +75,29 @@ class StepProtocolTest {
     assertTrue(big.getMessage().contains("at most"), big.getMessage());
   }
 
+  /** HELLO carries the tree listener's address and PEER gives it out; bad lengths are refused with the field named. */
+  @Test
+  void helloAndPeerCarryTheTreeAddressAndRefuseBadLengths() throws IOException {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(false);
+    Frames.Hello h = new Frames.Hello(run.id(), ChannelSecurity.nonce(), 3, 1, 0, 42, 0, "exec-7").withListen("10.0.0.5:40123");
+    Frames.Hello back = Frames.Hello.decode(java.nio.ByteBuffer.wrap(h.body()).order(java.nio.ByteOrder.LITTLE_ENDIAN), "t");
+    assertEquals("10.0.0.5:40123", back.listen());
+    assertEquals("exec-7", back.executor());
+    assertEquals(3, back.partition());
+    assertEquals("", Frames.Hello.decode(java.nio.ByteBuffer.wrap(new Frames.Hello(run.id(), ChannelSecurity.nonce(), 0, 0, 0, 1, 0, "e").body())
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN), "t").listen());
+    byte[] bad = h.body();
+    bad[bad.length - "10.0.0.5:40123".length() - 2] = (byte) 0xFF;  // the listener's length, now past the body
+    IOException e = assertThrows(IOException.class,
+        () -> Frames.Hello.decode(java.nio.ByteBuffer.wrap(bad).order(java.nio.ByteOrder.LITTLE_ENDIAN), "t"));
+    assertTrue(e.getMessage().contains("listener address has length"), e.getMessage());
+    Frames.Peer peer = new Frames.Peer(2, 1, "10.0.0.5:40123");
+    assertEquals(peer, Frames.Peer.decode(java.nio.ByteBuffer.wrap(peer.body()).order(java.nio.ByteOrder.LITTLE_ENDIAN), "t"));
+    byte[] noPort = new Frames.Peer(2, 1, "nohost").body();
+    assertThrows(IOException.class, () -> Frames.Peer.decode(java.nio.ByteBuffer.wrap(noPort).order(java.nio.ByteOrder.LITTLE_ENDIAN), "t"));
+    assertTrue(Frames.Hello.MAX_BODY >= h.body().length && Frames.Peer.MAX_BODY >= peer.body().length);
+  }
+
   /** A fake task: connects, then answers each PARAMS with grad = params · (partition + 1), count 1. */
   static CompletableFuture<Integer> task(int port, ChannelSecurity.Run run, int partition, int stageAttempt, int stepsThenDie) {
     return task(port, run, partition, stageAttempt, stepsThenDie, false);

@@ -13,7 +13,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -90,27 +89,32 @@ class TreeReduceTest {
     assertTrue(!java.util.Arrays.equals(flat(nodes).grad(), chain.grad()), "a left-to-right chain gave the tree's bits");
   }
 
-  /** Addresses traded between threads as BarrierTaskContext.allGather trades them between tasks. */
-  private static final class Exchange {
-    final String[] all;
-    final CyclicBarrier barrier;
+  /** A driver link that only knows where the task's parent listens, as the driver's PEER says. */
+  private static StepServer.Link parentAt(java.util.function.Supplier<String> address) {
+    return new StepServer.Link() {
+      @Override
+      public StepServer.Message next(Runnable whileWaiting) {
+        throw new UnsupportedOperationException();
+      }
 
-    Exchange(int n) {
-      all = new String[n];
-      barrier = new CyclicBarrier(n);
-    }
+      @Override
+      public String parentAddress(Runnable whileWaiting, long waitMillis) {
+        return address.get();
+      }
 
-    TreeReduce.Gather forPartition(int p) {
-      return mine -> {
-        all[p] = mine;
-        try {
-          barrier.await(30, TimeUnit.SECONDS);
-        } catch (Exception e) {
-          throw new IOException(e);
-        }
-        return all.clone();
-      };
-    }
+      @Override
+      public void sendGrad(long step, int partition, GradientSum.Node node) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  private static TreeReduce open(ChannelSecurity.Run run, int p, int partitions, int stageAttempt, java.util.function.Consumer<String> log)
+      throws IOException {
+    return TreeReduce.open(run, hello(run, p, stageAttempt), partitions, LENGTH, STATS, "127.0.0.1", 20_000, log);
   }
 
   private static Frames.Hello hello(ChannelSecurity.Run run, int p, int stageAttempt) {
@@ -121,16 +125,17 @@ class TreeReduceTest {
   /** Runs partitions tasks on threads for steps steps; returns partition 0's totals and the bytes each received. */
   private static List<GradientSum.Node> runTasks(ChannelSecurity.Run run, int partitions, int steps, long[] bytes)
       throws Exception {
-    Exchange ex = new Exchange(partitions);
+    TreeReduce[] trees = new TreeReduce[partitions];
+    for (int p = 0; p < partitions; p++) trees[p] = open(run, p, partitions, 0, line -> {});
     List<CompletableFuture<List<GradientSum.Node>>> tasks = new ArrayList<>();
     for (int p = 0; p < partitions; p++) {
       int part = p;
+      StepServer.Link driver = parentAt(() -> trees[TreeReduce.parent(part)].address());
       tasks.add(CompletableFuture.supplyAsync(() -> {
         List<GradientSum.Node> totals = new ArrayList<>();
-        try (TreeReduce t = TreeReduce.open(run, hello(run, part, 0), partitions, LENGTH, STATS, "127.0.0.1", 20_000,
-            ex.forPartition(part), line -> {})) {
+        try (TreeReduce t = trees[part]) {
           for (long s = 0; s < steps; s++) {
-            GradientSum.Node total = t.reduce(s, node(part, s, part == 2 && s == 1), () -> {});
+            GradientSum.Node total = t.reduce(s, node(part, s, part == 2 && s == 1), () -> {}, driver);
             if (part == 0) totals.add(total);
             else assertNull(total);
           }
@@ -234,31 +239,10 @@ class TreeReduceTest {
   void anEncryptedRunsTreeLinkCarriesNoGradientInTheClear() throws Exception {
     for (boolean encrypt : new boolean[] {false, true}) {
       ChannelSecurity.Run run = ChannelSecurity.Run.random(encrypt);
-      String[] all = new String[2];
-      CyclicBarrier published = new CyclicBarrier(2);
-      Relay[] relay = new Relay[1];
-      TreeReduce.Gather rootGather = mine -> {
-        all[0] = mine;
-        int colon = mine.lastIndexOf(':');
-        relay[0] = new Relay(mine.substring(0, colon), Integer.parseInt(mine.substring(colon + 1)));
-        await(published);
-        return new String[] {mine, ""};
-      };
-      TreeReduce.Gather childGather = mine -> {
-        await(published);
-        return new String[] {relay[0].address(), mine};
-      };
-      CompletableFuture<TreeReduce> child = CompletableFuture.supplyAsync(() -> {
-        try {
-          return TreeReduce.open(run, hello(run, 1, 0), 2, LENGTH, STATS, "127.0.0.1", 20_000, childGather, l -> {});
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      });
-      try (TreeReduce root = TreeReduce.open(run, hello(run, 0, 0), 2, LENGTH, STATS, "127.0.0.1", 20_000, rootGather, l -> {});
-           TreeReduce leaf = child.get(30, TimeUnit.SECONDS); Relay r = relay[0]) {
-        assertNull(leaf.reduce(3, node(1, 3, false), () -> {}));
-        GradientSum.Node total = root.reduce(3, node(0, 3, false), () -> {});
+      try (TreeReduce root = open(run, 0, 2, 0, l -> {}); TreeReduce leaf = open(run, 1, 2, 0, l -> {});
+           Relay r = new Relay("127.0.0.1", Integer.parseInt(root.address().substring(root.address().lastIndexOf(':') + 1)))) {
+        assertNull(leaf.reduce(3, node(1, 3, false), () -> {}, parentAt(r::address)));
+        GradientSum.Node total = root.reduce(3, node(0, 3, false), () -> {}, null);
         assertSameBits(flat(new GradientSum.Node[] {node(0, 3, false), node(1, 3, false)}), total);
         int found = pairsFound(r.captured(), node(1, 3, false).grad());
         if (encrypt) assertEquals(0, found, "gradient value pairs in the clear on an encrypted link");
@@ -267,24 +251,68 @@ class TreeReduceTest {
     }
   }
 
-  private static void await(CyclicBarrier b) throws IOException {
-    try {
-      b.await(30, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new IOException(e);
+  /**
+   * The driver is the tasks' rendezvous: a child is told where its parent listens once both have said HELLO in
+   * the same stage attempt, whichever came first, over TCP and in-process; a parent of another stage attempt (a
+   * straggler of the failed one) is never given out.
+   */
+  @Test
+  @SuppressWarnings("try")  // zero only needs to be connected
+  void theDriverIntroducesAChildToItsParentOfTheSameStageAttempt() throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
+    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+    try (StepServer server = new StepServer(StepServer.Config.local(3, LENGTH, STATS).withRun(run))) {
+      server.sumsAlongTree();
+      Thread driver = new Thread(() -> server.drain(done::get));
+      driver.start();
+      try (StepClient one = new StepClient("127.0.0.1", server.port(), run, hello(run, 1, 1), LENGTH, 20_000);
+           StepClient stale = new StepClient("127.0.0.1", server.port(), run, hello(run, 0, 0).withListen("127.0.0.1:1111"), LENGTH, 20_000)) {
+        IOException none = assertThrows(IOException.class, () -> one.parentAddress(() -> {}, 600));
+        assertTrue(none.getMessage().contains("did not connect"), none.getMessage());
+        try (StepClient zero = new StepClient("127.0.0.1", server.port(), run, hello(run, 0, 1).withListen("127.0.0.1:2222"), LENGTH, 20_000);
+             StepServer.Link two = StepServer.inProcess(hello(run, 2, 1))) {
+          assertEquals("127.0.0.1:2222", one.parentAddress(() -> {}, 10_000));
+          assertEquals("127.0.0.1:2222", two.parentAddress(() -> {}, 10_000));
+          // and the straggler was let go when its partition's newer attempt said HELLO
+          assertThrows(java.io.EOFException.class, () -> stale.next(() -> {}));
+        }
+      } finally {
+        done.set(true);
+        driver.join(10_000);
+      }
     }
+  }
+
+  /**
+   * A stage relaunched after the driver's last step is told STOP at once: a parent that reads it ends, and closes
+   * its listener, while its child may not have read its own STOP yet. The child must then end cleanly too, not
+   * fail on a refused connection (which failed every relaunch of the stage in ExecutorLossTest): it links up
+   * with its parent only at its first step.
+   */
+  @Test
+  void aChildWhoseParentEndedBeforeTheFirstStepEndsCleanly() throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(false);
+    TreeReduce root = open(run, 0, 2, 0, l -> {});
+    String address = root.address();
+    TreeReduce child = open(run, 1, 2, 0, l -> {});
+    root.close();  // it read STOP
+    child.close();  // it read STOP too, and never linked up
+    // a child that does have a step to send while its parent is gone fails, naming the parent
+    TreeReduce orphan = open(run, 1, 2, 0, l -> {});
+    IOException e = assertThrows(IOException.class, () -> orphan.reduce(0, node(1, 0, false), () -> {}, parentAt(() -> address)));
+    assertTrue(e.getMessage().contains("partition 1's parent, partition 0 at " + address), e.getMessage());
+    orphan.close();
   }
 
   @Test
   void aParentAdmitsOnlyItsChildrenOfItsAttemptWithTheSecret() throws Exception {
     ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
     List<String> log = Collections.synchronizedList(new ArrayList<>());
-    String[] address = new String[1];
     // partition 0 of 3: children 1 and 2
-    try (TreeReduce root = TreeReduce.open(run, hello(run, 0, 1), 3, LENGTH, STATS, "127.0.0.1", 20_000,
-        mine -> new String[] {address[0] = mine, "", ""}, log::add)) {
-      String host = address[0].substring(0, address[0].lastIndexOf(':'));
-      int port = Integer.parseInt(address[0].substring(address[0].lastIndexOf(':') + 1));
+    try (TreeReduce root = open(run, 0, 3, 1, log::add)) {
+      String address = root.address();
+      String host = address.substring(0, address.lastIndexOf(':'));
+      int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
       ChannelSecurity.Run wrongSecret = new ChannelSecurity.Run(run.id(), ChannelSecurity.bytes(32), true);
       assertThrows(IOException.class, () -> new StepClient(host, port, wrongSecret, hello(run, 1, 1), 0, 5000).close());
       assertThrows(IOException.class, () -> new StepClient(host, port, run, hello(run, 1, 0), 0, 5000).close());
@@ -297,7 +325,7 @@ class TreeReduceTest {
         new StepClient(host, port, run, hello(run, 1, 1), 0, 5000).close();
         one.sendGrad(7, 1, node(1, 7, false));
         two.sendGrad(7, 2, node(2, 7, false));
-        GradientSum.Node total = root.reduce(7, node(0, 7, false), () -> {});
+        GradientSum.Node total = root.reduce(7, node(0, 7, false), () -> {}, null);
         assertSameBits(flat(new GradientSum.Node[] {node(0, 7, false), node(1, 7, false), node(2, 7, false)}), total);
       }
     }
