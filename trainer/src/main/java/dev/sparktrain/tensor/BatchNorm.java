@@ -33,7 +33,8 @@ public final class BatchNorm {
   private float[] xHat = new float[0];
   /** Examples in the last training batch; 0 before the first. */
   private int lastN;
-
+  /** Scratch: four planes' pair sums. */
+  private final float[] pairs = new float[16];
   public BatchNorm(int c, int hw, float eps) {
     if (c < 1 || hw < 1) throw new IllegalArgumentException("C and H·W must be positive: " + c + ", " + hw);
     if (!(eps > 0) || Float.isInfinite(eps)) throw new IllegalArgumentException("eps must be positive and finite: " + eps);
@@ -104,11 +105,18 @@ public final class BatchNorm {
     if (lastN == 0) throw new IllegalStateException("backward before forwardTrain");
     if (n != lastN) throw new IllegalArgumentException("backward for " + n + " examples after forwardTrain of " + lastN);
     double[] dBeta = new double[c], dGamma = new double[c];
-    for (int e = 0; e < n; e++) {
-      for (int ch = 0; ch < c; ch++) {
-        int base = (e * c + ch) * hw;
-        sumAndDot(dy, dyOff + base, xHat, base, ch, dBeta, dGamma);
+    int planes = n * c, pl = 0;
+    if (VectorKernels.PLANE_SUMS != null) {
+      for (; pl + 4 <= planes; pl += 4) {
+        int b = pl * hw;
+        VectorKernels.PLANE_SUMS.sumAndDot(dy, dyOff + b, dyOff + b + hw, dyOff + b + 2 * hw, dyOff + b + 3 * hw,
+            xHat, b, b + hw, b + 2 * hw, b + 3 * hw, hw, pairs);
+        for (int i = 0; i < 4; i++) addPairSums(pl + i, 4 * i, dBeta, dGamma);
       }
+    }
+    for (; pl < planes; pl++) {
+      sumAndDotPairSums(dy, dyOff + pl * hw, xHat, pl * hw, hw, pairs, 0);
+      addPairSums(pl, 0, dBeta, dGamma);
     }
     for (int ch = 0; ch < c; ch++) {
       dbeta[dbOff + ch] = (float) dBeta[ch];
@@ -155,11 +163,18 @@ public final class BatchNorm {
     double[] s1 = sum, s2 = sumSq;  // the shifted sums first; Σx and Σx² are derived from them below
     Arrays.fill(s1, 0);
     Arrays.fill(s2, 0);
-    for (int e = 0; e < n; e++) {
-      for (int ch = 0; ch < c; ch++) {
-        int base = xOff + (e * c + ch) * hw;
-        shiftedSums(x, base, x[xOff + ch * hw], e * c + ch);
+    int planes = n * c, pl = 0;
+    if (VectorKernels.PLANE_SUMS != null) {
+      for (; pl + 4 <= planes; pl += 4) {
+        int b = xOff + pl * hw;
+        VectorKernels.PLANE_SUMS.shifted(x, b, b + hw, b + 2 * hw, b + 3 * hw, shift(x, xOff, pl), shift(x, xOff, pl + 1),
+            shift(x, xOff, pl + 2), shift(x, xOff, pl + 3), hw, pairs);
+        for (int i = 0; i < 4; i++) addPairSums(pl + i, 4 * i, s1, s2);
       }
+    }
+    for (; pl < planes; pl++) {
+      shiftedPairSums(x, xOff + pl * hw, shift(x, xOff, pl), hw, pairs, 0);
+      addPairSums(pl, 0, s1, s2);
     }
     for (int ch = 0; ch < c; ch++) {
       double k = x[xOff + ch * hw], a = s1[ch], b = s2[ch];
@@ -173,12 +188,26 @@ public final class BatchNorm {
 
   // The plane reductions keep four independent float accumulators (a plane has H·W values, at most a few
   // thousand), so that the adds pipeline instead of waiting on one another, and add each plane's total into a
-  // double; each is a fixed function of the plane, so results stay reproducible.
+  // double; each is a fixed function of the plane, so results stay reproducible. PlaneSums runs the same
+  // accumulators as 4-lane vectors, four planes at once, with the same bits.
 
-  /** Adds Σ(x − k) and Σ(x − k)² over the plane at off into sum[ch] and sumSq[ch] (ch = plane mod C). */
-  private void shiftedSums(float[] x, int off, double k, int plane) {
-    int ch = plane % c;
-    float kf = (float) k;
+  /** The shift of plane pl's sums: the first value of its channel in the first example. */
+  private float shift(float[] x, int xOff, int pl) {
+    return x[xOff + (pl % c) * hw];
+  }
+
+  /** Adds plane pl's pair sums pairs[at..at+3] into first[ch] and second[ch] (ch = pl mod C), in double. */
+  private void addPairSums(int pl, int at, double[] first, double[] second) {
+    int ch = pl % c;
+    first[ch] += (double) pairs[at] + pairs[at + 1];
+    second[ch] += (double) pairs[at + 2] + pairs[at + 3];
+  }
+
+  /**
+   * Over the plane of hw values at x[off]: out[at..at+3] = the pair sums (a0 + a1, a2 + a3) of Σ(x − k), then
+   * those of Σ(x − k)², in four float accumulators.
+   */
+  static void shiftedPairSums(float[] x, int off, float kf, int hw, float[] out, int at) {
     float a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
     int s = 0;
     for (; s + 3 < hw; s += 4) {
@@ -197,12 +226,14 @@ public final class BatchNorm {
       a0 += d;
       b0 += d * d;
     }
-    sum[ch] += (double) (a0 + a1) + (a2 + a3);
-    sumSq[ch] += (double) (b0 + b1) + (b2 + b3);
+    out[at] = a0 + a1;
+    out[at + 1] = a2 + a3;
+    out[at + 2] = b0 + b1;
+    out[at + 3] = b2 + b3;
   }
 
-  /** Adds Σ a into sa[ch] and Σ a·b into sab[ch], over hw values from aOff and bOff. */
-  private void sumAndDot(float[] a, int aOff, float[] b, int bOff, int ch, double[] sa, double[] sab) {
+  /** Over hw values from aOff and bOff: out[at..at+3] = the pair sums of Σa, then those of Σa·b. */
+  static void sumAndDotPairSums(float[] a, int aOff, float[] b, int bOff, int hw, float[] out, int at) {
     float a0 = 0, a1 = 0, a2 = 0, a3 = 0, p0 = 0, p1 = 0, p2 = 0, p3 = 0;
     int s = 0;
     for (; s + 3 < hw; s += 4) {
@@ -220,7 +251,9 @@ public final class BatchNorm {
       a0 += a[aOff + s];
       p0 += a[aOff + s] * b[bOff + s];
     }
-    sa[ch] += (double) (a0 + a1) + (a2 + a3);
-    sab[ch] += (double) (p0 + p1) + (p2 + p3);
+    out[at] = a0 + a1;
+    out[at + 1] = a2 + a3;
+    out[at + 2] = p0 + p1;
+    out[at + 3] = p2 + p3;
   }
 }

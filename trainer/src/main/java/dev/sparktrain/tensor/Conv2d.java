@@ -24,6 +24,8 @@ public final class Conv2d {
   private final float[] col;
   /** A 1×1 kernel with stride 1 and no padding: the input plane already is its own column matrix. */
   private final boolean identityColumns;
+  /** Scratch: four planes' pair sums. */
+  private final float[] pairs = new float[8];
 
   public Conv2d(Conv2dShape shape, Gemm gemm) {
     this.shape = shape;
@@ -83,31 +85,56 @@ public final class Conv2d {
 
   /**
    * db[kk] = Σ over examples and positions of dy for channel kk: each plane is summed in four float accumulators
-   * (so the adds pipeline), and the planes in double.
+   * (so the adds pipeline), and the planes in double, in example order. Where the Vector API runs, four examples'
+   * planes are summed at once ({@link PlaneSums#sums}), with the same bits.
    */
   private void biasGradient(float[] dy, int dyOff, float[] db, int dbOff, int n) {
     int k = shape.k(), pq = shape.p() * shape.q();
+    PlaneSums vector = VectorKernels.PLANE_SUMS;
     for (int kk = 0; kk < k; kk++) {
       double sum = 0;
-      for (int e = 0; e < n; e++) {
-        int base = dyOff + (e * k + kk) * pq;
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        int i = 0;
-        for (; i + 3 < pq; i += 4) {
-          s0 += dy[base + i];
-          s1 += dy[base + i + 1];
-          s2 += dy[base + i + 2];
-          s3 += dy[base + i + 3];
+      int e = 0;
+      if (vector != null) {
+        for (; e + 4 <= n; e += 4) {
+          int b0 = dyOff + (e * k + kk) * pq, step = k * pq;
+          vector.sums(dy, b0, b0 + step, b0 + 2 * step, b0 + 3 * step, pq, pairs);
+          for (int i = 0; i < 4; i++) sum += pairs[2 * i] + pairs[2 * i + 1];
         }
-        for (; i < pq; i++) s0 += dy[base + i];
-        sum += (s0 + s1) + (s2 + s3);
+      }
+      for (; e < n; e++) {
+        planePairSums(dy, dyOff + (e * k + kk) * pq, pq, pairs, 0);
+        sum += pairs[0] + pairs[1];
       }
       db[dbOff + kk] = (float) sum;
     }
   }
 
+  /** Over the hw values at a[off]: out[at] = s0 + s1 and out[at + 1] = s2 + s3, of four float accumulators. */
+  static void planePairSums(float[] a, int off, int hw, float[] out, int at) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int i = 0;
+    for (; i + 3 < hw; i += 4) {
+      s0 += a[off + i];
+      s1 += a[off + i + 1];
+      s2 += a[off + i + 2];
+      s3 += a[off + i + 3];
+    }
+    for (; i < hw; i++) s0 += a[off + i];
+    out[at] = s0 + s1;
+    out[at + 1] = s2 + s3;
+  }
+
   /** One example's x (C,H,W) at xn → cols (C·R·S)×(P·Q), zeros where a tap meets padding. */
   void im2col(float[] x, int xn, float[] cols) {
+    if (shape.stride() == 1 && shape.q() == shape.w()) {
+      im2colSameWidth(x, xn, cols);
+    } else {
+      im2colRows(x, xn, cols);
+    }
+  }
+
+  /** {@link #im2col} one output row at a time: any stride and padding, and the twin of the same-width path. */
+  void im2colRows(float[] x, int xn, float[] cols) {
     int c = shape.c(), h = shape.h(), w = shape.w(), r = shape.r(), s = shape.s();
     int p = shape.p(), q = shape.q(), stride = shape.stride(), pad = shape.pad();
     int row = 0;
@@ -137,8 +164,82 @@ public final class Conv2d {
     }
   }
 
-  /** The adjoint of im2col: adds each entry of cols (C·R·S)×(P·Q) into the pixel of dx (C,H,W) at dxn it came from. */
+  /**
+   * {@link #im2col} for stride 1 and an output as wide as the input (a "same" convolution, 2·pad = S − 1, as in
+   * the cnn). Then within one tap's row of cols, entry (pp, qq) reads x at a constant offset from its own index,
+   * so the rows that meet the image are one copy, after which the few entries that read across a row's edge are
+   * set to the padding's zero. The same values as the row-by-row copy, in far fewer calls.
+   */
+  void im2colSameWidth(float[] x, int xn, float[] cols) {
+    int c = shape.c(), h = shape.h(), w = shape.w(), r = shape.r(), s = shape.s(), p = shape.p(), q = shape.q();
+    int pad = shape.pad(), pq = p * q, row = 0;
+    for (int cc = 0; cc < c; cc++) {
+      int plane = xn + cc * h * w;
+      for (int i = 0; i < r; i++) {
+        int ppLo = Math.max(0, pad - i), ppHi = Math.min(p, h + pad - i);  // output rows whose input row exists
+        for (int j = 0; j < s; j++, row++) {
+          int qlo = firstInside(j, 1, pad), qhi = endInside(j, 1, pad, w, q), out = row * pq;
+          if (ppLo >= ppHi || qlo >= qhi) {
+            Arrays.fill(cols, out, out + pq, 0f);
+            continue;
+          }
+          Arrays.fill(cols, out, out + ppLo * q + qlo, 0f);
+          Arrays.fill(cols, out + (ppHi - 1) * q + qhi, out + pq, 0f);
+          int from = ppLo * q + qlo, to = (ppHi - 1) * q + qhi;  // cols index (pp, qq) reads x[plane + delta + it]
+          int delta = (i - pad) * w + j - pad;
+          System.arraycopy(x, plane + delta + from, cols, out + from, to - from);
+          for (int pp = ppLo; pp < ppHi; pp++) {  // the entries between two rows read across the image's edge
+            int rowStart = out + pp * q;
+            if (pp > ppLo) for (int qq = 0; qq < qlo; qq++) cols[rowStart + qq] = 0f;
+            if (pp < ppHi - 1) for (int qq = qhi; qq < q; qq++) cols[rowStart + qq] = 0f;
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * The adjoint of im2col: adds each entry of cols (C·R·S)×(P·Q) into the pixel of dx (C,H,W) at dxn it came from.
+   * The same-width path may overwrite entries of cols that meet padding (see {@link #col2imSameWidth}).
+   */
   void col2im(float[] cols, float[] dx, int dxn) {
+    if (shape.stride() == 1 && shape.q() == shape.w()) {
+      col2imSameWidth(cols, dx, dxn);
+    } else {
+      col2imRows(cols, dx, dxn);
+    }
+  }
+
+  /**
+   * {@link #col2im} for stride 1 and Q = W, as {@link #im2colSameWidth}: a tap's rows that meet the image are one
+   * run of adds at a constant offset. The entries of that run that read across a row's edge belong to padding, so
+   * they are first set to −0, which leaves any float it is added to unchanged (x + (−0) = x, for ±0 too). Every
+   * pixel gets the same adds in the same order as row by row, so the same bits.
+   */
+  void col2imSameWidth(float[] cols, float[] dx, int dxn) {
+    int c = shape.c(), h = shape.h(), w = shape.w(), r = shape.r(), s = shape.s(), p = shape.p(), q = shape.q();
+    int pad = shape.pad(), pq = p * q, row = 0;
+    for (int cc = 0; cc < c; cc++) {
+      int plane = dxn + cc * h * w;
+      for (int i = 0; i < r; i++) {
+        int ppLo = Math.max(0, pad - i), ppHi = Math.min(p, h + pad - i);
+        for (int j = 0; j < s; j++, row++) {
+          int qlo = firstInside(j, 1, pad), qhi = endInside(j, 1, pad, w, q), in = row * pq;
+          if (ppLo >= ppHi || qlo >= qhi) continue;
+          for (int pp = ppLo; pp < ppHi; pp++) {
+            int rowStart = in + pp * q;
+            if (pp > ppLo) for (int qq = 0; qq < qlo; qq++) cols[rowStart + qq] = -0f;
+            if (pp < ppHi - 1) for (int qq = qhi; qq < q; qq++) cols[rowStart + qq] = -0f;
+          }
+          int from = ppLo * q + qlo, to = (ppHi - 1) * q + qhi, dst = plane + (i - pad) * w + j - pad;
+          for (int k = from; k < to; k++) dx[dst + k] += cols[in + k];
+        }
+      }
+    }
+  }
+
+  /** {@link #col2im} one output row at a time: any stride and padding, and the twin of the same-width path. */
+  void col2imRows(float[] cols, float[] dx, int dxn) {
     int c = shape.c(), h = shape.h(), w = shape.w(), r = shape.r(), s = shape.s();
     int p = shape.p(), q = shape.q(), stride = shape.stride(), pad = shape.pad();
     int row = 0;

@@ -71,6 +71,55 @@ class Conv2dParityTest {
     assertGuardsIntact(dxFast, dxOff, in, "dX");
   }
 
+  /**
+   * The same-width im2col (stride 1, Q = W) writes exactly the column matrix of the row-by-row one, over a buffer
+   * full of stale values, for kernels whose padding keeps the width (1×1, 3×3, 5×5, 3×1, 1×3 and 5×3) and for
+   * images smaller than the kernel.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("sameWidth")
+  void sameWidthColumnsEqualTheRowByRowOnes(Conv2dShape shape) {
+    org.junit.jupiter.api.Assertions.assertEquals(shape.w(), shape.q(), "not a same-width case: " + shape);
+    Rng rng = new Rng(shape.hashCode());
+    int xn = 5, size = shape.c() * shape.r() * shape.s() * shape.p() * shape.q();
+    float[] x = gaussian(rng, xn + shape.inSize() + 4);
+    float[] fast = gaussian(rng, size), rows = gaussian(rng, size);
+    Conv2d conv = new Conv2d(shape, BlasGemm.INSTANCE);
+    conv.im2colSameWidth(x, xn, fast);
+    conv.im2colRows(x, xn, rows);
+    org.junit.jupiter.api.Assertions.assertArrayEquals(rows, fast, shape.toString());
+  }
+
+  /**
+   * The same-width col2im adds exactly what the row-by-row one adds, bit for bit (±0 included), into a dX that
+   * already holds values, ±0 among them, from columns that are mostly −0 with values of every magnitude. A
+   * mutant that blanks the padding entries with +0 instead of −0 turns some −0 pixels into +0 and fails.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("sameWidth")
+  void sameWidthCol2imEqualsTheRowByRowOne(Conv2dShape shape) {
+    Rng rng = new Rng(shape.hashCode() + 1);
+    int dxn = 3, size = shape.c() * shape.r() * shape.s() * shape.p() * shape.q(), in = shape.inSize();
+    float[] cols = gaussian(rng, size), dx0 = gaussian(rng, dxn + in + 2);
+    // mostly −0, so that many pixels sum only zeros and their sign shows; the rest of every magnitude
+    for (int i = 0; i < cols.length; i++) cols[i] = i % 5 == 0 ? cols[i] * (i % 3 == 0 ? 1e6f : 1f) : -0f;
+    for (int i = 0; i < dx0.length; i++) dx0[i] = i % 3 == 0 ? dx0[i] : i % 3 == 1 ? -0f : 0f;
+    float[] dxFast = dx0.clone(), dxRows = dx0.clone();
+    Conv2d conv = new Conv2d(shape, BlasGemm.INSTANCE);
+    conv.col2imRows(cols.clone(), dxRows, dxn);
+    conv.col2imSameWidth(cols.clone(), dxFast, dxn);
+    org.junit.jupiter.api.Assertions.assertArrayEquals(dxRows, dxFast, shape.toString());
+  }
+
+  static Stream<Conv2dShape> sameWidth() {
+    return Stream.of(
+        new Conv2dShape(2, 7, 5, 1, 3, 3, 1, 1), new Conv2dShape(1, 28, 28, 1, 3, 3, 1, 1),
+        new Conv2dShape(3, 14, 14, 1, 3, 3, 1, 1), new Conv2dShape(2, 6, 9, 1, 5, 5, 1, 2),
+        new Conv2dShape(2, 5, 4, 1, 1, 1, 1, 0), new Conv2dShape(1, 6, 7, 1, 3, 1, 1, 0),
+        new Conv2dShape(1, 6, 7, 1, 1, 3, 1, 1), new Conv2dShape(2, 4, 6, 1, 5, 3, 1, 1),
+        new Conv2dShape(1, 2, 2, 1, 5, 5, 1, 2), new Conv2dShape(1, 1, 1, 1, 3, 3, 1, 1));
+  }
+
   @Test
   void withoutInputGradientTheParameterGradientsAreTheSame() {
     Conv2dShape shape = new Conv2dShape(3, 7, 6, 2, 3, 3, 2, 1);

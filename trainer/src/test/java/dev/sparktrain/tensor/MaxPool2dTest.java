@@ -107,6 +107,61 @@ class MaxPool2dTest {
     assertArrayEquals(new float[] {0, 1, 0, 0}, dx);
   }
 
+  /**
+   * The 2×2 stride-2 fast path against its twin, the window scan, on values drawn from a small set so that most
+   * windows tie, with ±0, ±∞ and NaN among them: the same output bits and the same winners (each input gets at
+   * most one output's distinct gradient, so dX names the winner). Odd H and W leave a last row and column unused.
+   */
+  @ParameterizedTest(name = "h={0} w={1}")
+  @org.junit.jupiter.params.provider.CsvSource({"28,28", "14,14", "5,7", "2,2", "7,6", "3,34"})
+  void twoByTwoFastPathPicksTheSameWinnersAsTheScan(int h, int w) {
+    float[] values = {0f, -0f, 1f, -1f, 2f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
+        Float.intBitsToFloat(0x7FC00001), Float.MIN_VALUE, -Float.MIN_VALUE};
+    Pool2dShape shape = new Pool2dShape(3, h, w, 2, 2);
+    int n = 4, in = n * shape.inSize(), out = n * shape.outSize();
+    Rng rng = new Rng(h * 31L + w);
+    float[] x = new float[in], dy = new float[out];
+    for (int i = 0; i < in; i++) x[i] = values[rng.nextInt(values.length)];
+    for (int o = 0; o < out; o++) dy[o] = o + 1;
+    MaxPool2d fast = new MaxPool2d(shape), scan = new MaxPool2d(shape);
+    float[] yFast = new float[out], yScan = new float[out], dxFast = new float[in], dxScan = new float[in];
+    fast.forward(x, 0, yFast, 0, n);
+    scan.forwardScan(x, 0, yScan, 0, n);
+    fast.backward(dy, 0, dxFast, 0, n);
+    scan.backward(dy, 0, dxScan, 0, n);
+    for (int o = 0; o < out; o++) {
+      org.junit.jupiter.api.Assertions.assertEquals(Float.floatToRawIntBits(yScan[o]), Float.floatToRawIntBits(yFast[o]),
+          "y bits at " + o);
+    }
+    assertArrayEquals(dxScan, dxFast, "winners");
+  }
+
+  /**
+   * The vector pass over the pairs against its scalar twin, bit for bit, on the same tie-heavy values. On this
+   * project's JVMs (module flag set, 256-bit registers) the vector pass must exist, so the test cannot pass by
+   * comparing the twin with itself.
+   */
+  @Test
+  void theVectorPairPassMatchesItsScalarTwin() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(jdk.incubator.vector.IntVector.SPECIES_PREFERRED.length() >= 8,
+        "no 256-bit vectors on this machine");
+    org.junit.jupiter.api.Assertions.assertNotNull(VectorKernels.PAIR_MAX, "the Vector API pass did not load");
+    float[] values = {0f, -0f, 1f, -1f, 3f, Float.NaN, Float.NEGATIVE_INFINITY, Float.intBitsToFloat(0xFFC00000)};
+    Rng rng = new Rng(17);
+    for (int pairs : new int[] {1, 7, 8, 9, 16, 23, 1000}) {
+      int xOff = 3;
+      float[] x = new float[xOff + 2 * pairs];
+      for (int i = 0; i < x.length; i++) x[i] = values[rng.nextInt(values.length)];
+      int[] kv = new int[2 * pairs], iv = new int[2 * pairs], ks = new int[2 * pairs], is = new int[2 * pairs];
+      VectorKernels.PAIR_MAX.pairs(x, xOff, pairs, kv, iv);
+      MaxPool2d.pairsScalar(x, xOff, 0, pairs, ks, is);
+      for (int i = 0; i < pairs; i++) {
+        org.junit.jupiter.api.Assertions.assertEquals(ks[2 * i], kv[2 * i], "key of pair " + i + " of " + pairs);
+        org.junit.jupiter.api.Assertions.assertEquals(is[2 * i], iv[2 * i], "index of pair " + i + " of " + pairs);
+      }
+    }
+  }
+
   /** Per output: the maximum of its window, then its gradient to the first window input equal to that maximum. */
   private static void reference(Pool2dShape s, float[] x, float[] dy, float[] y, float[] dx, int n) {
     for (int e = 0; e < n; e++) {
