@@ -167,8 +167,8 @@ public final class BatchNorm {
     if (VectorKernels.PLANE_SUMS != null) {
       for (; pl + 4 <= planes; pl += 4) {
         int b = xOff + pl * hw;
-        VectorKernels.PLANE_SUMS.shifted(x, b, b + hw, b + 2 * hw, b + 3 * hw, shift(x, xOff, pl), shift(x, xOff, pl + 1),
-            shift(x, xOff, pl + 2), shift(x, xOff, pl + 3), hw, pairs);
+        VectorKernels.PLANE_SUMS.shifted(x, b, b + hw, b + 2 * hw, b + 3 * hw, shift(x, xOff, pl),
+            shift(x, xOff, pl + 1), shift(x, xOff, pl + 2), shift(x, xOff, pl + 3), hw, pairs);
         for (int i = 0; i < 4; i++) addPairSums(pl + i, 4 * i, s1, s2);
       }
     }

@@ -4,12 +4,12 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link BatchNorm}'s and {@link Conv2d}'s (the bias gradient's) plane reductions on the JDK Vector API, four planes at a time, with the same bits as its
- * scalar loops. Those keep four float accumulators per plane, accumulator l taking the values at s ≡ l (mod 4) in
- * order; here one 4-lane vector per plane is exactly those four accumulators, and four planes give four
- * independent chains of adds, so the adds' latency no longer bounds the loop. Each plane yields its two pair sums
- * (a0 + a1 and a2 + a3, after the scalar tail has gone into a0), which the caller adds into its doubles in plane
- * order, as before.
+ * {@link BatchNorm}'s and {@link Conv2d}'s (the bias gradient's) plane reductions on the JDK Vector API, four
+ * planes at a time, with the same bits as their scalar loops. Those keep four float accumulators per plane,
+ * accumulator l taking the values at s ≡ l (mod 4) in order; here one 4-lane vector per plane is exactly those
+ * four accumulators, and four planes give four independent chains of adds, so the adds' latency no longer bounds
+ * the loop. Each plane yields its two pair sums (a0 + a1 and a2 + a3, after the scalar tail has gone into a0),
+ * which the caller adds into its doubles in plane order, as before.
  *
  * <p>Loaded only when the {@code jdk.incubator.vector} module is present; {@link #INSTANCE} is null where it is
  * not, or where a probe disagrees with the scalar loops.

@@ -130,8 +130,8 @@ class MaxPool2dTest {
     fast.backward(dy, 0, dxFast, 0, n);
     scan.backward(dy, 0, dxScan, 0, n);
     for (int o = 0; o < out; o++) {
-      org.junit.jupiter.api.Assertions.assertEquals(Float.floatToRawIntBits(yScan[o]), Float.floatToRawIntBits(yFast[o]),
-          "y bits at " + o);
+      org.junit.jupiter.api.Assertions.assertEquals(Float.floatToRawIntBits(yScan[o]),
+          Float.floatToRawIntBits(yFast[o]), "y bits at " + o);
     }
     assertArrayEquals(dxScan, dxFast, "winners");
   }
