@@ -89,14 +89,14 @@ public final class Conv2d {
    * planes are summed at once ({@link PlaneSums#sums}), with the same bits.
    */
   private void biasGradient(float[] dy, int dyOff, float[] db, int dbOff, int n) {
-    int k = shape.k(), pq = shape.p() * shape.q();
+    int k = shape.k(), pq = shape.p() * shape.q(), step = k * pq;  // step: from one example's plane to the next
     PlaneSums vector = VectorKernels.PLANE_SUMS;
     for (int kk = 0; kk < k; kk++) {
       double sum = 0;
       int e = 0;
       if (vector != null) {
         for (; e + 4 <= n; e += 4) {
-          int b0 = dyOff + (e * k + kk) * pq, step = k * pq;
+          int b0 = dyOff + (e * k + kk) * pq;
           vector.sums(dy, b0, b0 + step, b0 + 2 * step, b0 + 3 * step, pq, pairs);
           for (int i = 0; i < 4; i++) sum += pairs[2 * i] + pairs[2 * i + 1];
         }
@@ -188,11 +188,7 @@ public final class Conv2d {
           int from = ppLo * q + qlo, to = (ppHi - 1) * q + qhi;  // cols index (pp, qq) reads x[plane + delta + it]
           int delta = (i - pad) * w + j - pad;
           System.arraycopy(x, plane + delta + from, cols, out + from, to - from);
-          for (int pp = ppLo; pp < ppHi; pp++) {  // the entries between two rows read across the image's edge
-            int rowStart = out + pp * q;
-            if (pp > ppLo) for (int qq = 0; qq < qlo; qq++) cols[rowStart + qq] = 0f;
-            if (pp < ppHi - 1) for (int qq = qhi; qq < q; qq++) cols[rowStart + qq] = 0f;
-          }
+          setAcrossEdges(cols, out, q, ppLo, ppHi, qlo, qhi, 0f);
         }
       }
     }
@@ -226,15 +222,24 @@ public final class Conv2d {
         for (int j = 0; j < s; j++, row++) {
           int qlo = firstInside(j, 1, pad), qhi = endInside(j, 1, pad, w, q), in = row * pq;
           if (ppLo >= ppHi || qlo >= qhi) continue;
-          for (int pp = ppLo; pp < ppHi; pp++) {
-            int rowStart = in + pp * q;
-            if (pp > ppLo) for (int qq = 0; qq < qlo; qq++) cols[rowStart + qq] = -0f;
-            if (pp < ppHi - 1) for (int qq = qhi; qq < q; qq++) cols[rowStart + qq] = -0f;
-          }
+          setAcrossEdges(cols, in, q, ppLo, ppHi, qlo, qhi, -0f);
           int from = ppLo * q + qlo, to = (ppHi - 1) * q + qhi, dst = plane + (i - pad) * w + j - pad;
           for (int k = from; k < to; k++) dx[dst + k] += cols[in + k];
         }
       }
+    }
+  }
+
+  /**
+   * In one tap's row of cols at out, over the output rows [ppLo, ppHi) that meet the image: sets to v the entries
+   * that a same-width run reads across a row's edge (columns below qlo after the first row, from qhi before the
+   * last). They are padding: 0 for im2col, −0 (which leaves any float it is added to unchanged) for col2im.
+   */
+  private static void setAcrossEdges(float[] cols, int out, int q, int ppLo, int ppHi, int qlo, int qhi, float v) {
+    for (int pp = ppLo; pp < ppHi; pp++) {
+      int rowStart = out + pp * q;
+      if (pp > ppLo) for (int qq = 0; qq < qlo; qq++) cols[rowStart + qq] = v;  // a pad's width: a loop, not a fill
+      if (pp < ppHi - 1) for (int qq = qhi; qq < q; qq++) cols[rowStart + qq] = v;
     }
   }
 

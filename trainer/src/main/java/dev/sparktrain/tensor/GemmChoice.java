@@ -44,11 +44,20 @@ final class GemmChoice {
   }
 
   private static Gemm vectorOr(Gemm fallback) {
-    if (!vectorApiPresent()) return fallback;
+    Gemm vector = vectorOrNull(() -> VectorGemm.INSTANCE);
+    return vector != null ? vector : fallback;
+  }
+
+  /**
+   * A kernel on the Vector API, or null when the module is missing or the kernel's class would not initialise.
+   * The supplier is not called without the module, so no Vector API class is touched then.
+   */
+  static <T> T vectorOrNull(java.util.function.Supplier<T> kernel) {
+    if (!vectorApiPresent()) return null;
     try {
-      return VectorGemm.INSTANCE;
+      return kernel.get();
     } catch (LinkageError e) { // the module resolved but the class would not initialise
-      return fallback;
+      return null;
     }
   }
 

@@ -57,12 +57,12 @@ public final class MaxPool2d {
    * comparisons run on integer keys (see {@link #key}) and select with masks, since on real data a float
    * comparison's outcome is random and a branch on it mispredicts about half the time. Each row's pair is decided
    * first (the right wins only if strictly greater), then the bottom pair's winner beats the top's only if
-   * strictly greater: that is the first maximum in row-major order, as in the scan. With an even width the pairs
-   * of all planes are contiguous, and {@link PairMax} decides them a vector at a time.
+   * strictly greater: that is the first maximum in row-major order, as in the scan. With an even width a plane's
+   * pairs are contiguous across its rows, and {@link PairMax} decides them a vector at a time.
    */
   private void forward2x2(float[] x, int xOff, float[] y, int yOff, int planes, int h, int w, int p, int q) {
     if (w % 2 == 0) {
-      forward2x2Pairs(x, xOff, y, yOff, planes, h, w, p, q, VectorKernels.PAIR_MAX);
+      forward2x2Pairs(x, xOff, y, yOff, planes, h, w, p, q);
       return;
     }
     int o = 0;
@@ -90,8 +90,8 @@ public final class MaxPool2d {
    * all the plane's pairs first (by vector if given), then its rows. The pass over the pairs leaves pair t's winner
    * at pairKey[2t] and pairIdx[2t] (see {@link PairMax}).
    */
-  void forward2x2Pairs(float[] x, int xOff, float[] y, int yOff, int planes, int h, int w, int p, int q,
-                       PairMax vector) {
+  private void forward2x2Pairs(float[] x, int xOff, float[] y, int yOff, int planes, int h, int w, int p, int q) {
+    PairMax vector = VectorKernels.PAIR_MAX;
     int hw = h * w, pairs = hw / 2;
     if (pairKey.length < hw) {
       pairKey = new int[hw];

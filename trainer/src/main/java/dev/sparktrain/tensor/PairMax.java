@@ -9,8 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The first half of {@link MaxPool2d}'s 2×2 stride-2 forward on the JDK Vector API: for every adjacent pair
  * (x[2i], x[2i+1]) of a span, the winner's key ({@link MaxPool2d#key}) and its index, the right one only if its
- * key is strictly greater. When the rows have even width, the pairs of a whole batch are contiguous, so one pass
- * covers every plane without tails per row. {@link MaxPool2d#pairsScalar} is the twin, and the tail.
+ * key is strictly greater. When the rows have even width, a plane's pairs are contiguous across its rows, so one
+ * pass covers the plane without a tail per row. {@link MaxPool2d#pairsScalar} is the twin, and the tail.
  *
  * <p>The pairs are never separated into even and odd vectors: the keys are computed in place, and viewing each
  * pair as one 64-bit lane, a shift by 32 brings the right key under the left one. So the results land at the even
@@ -23,7 +23,8 @@ final class PairMax {
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
   private static final VectorSpecies<Integer> S = IntVector.SPECIES_256;
   private static final int L = S.length();
-  private static final IntVector IOTA = IntVector.zero(S).addIndex(1);
+  private static final IntVector ZERO = IntVector.zero(S), ONE = IntVector.broadcast(S, 1);
+  private static final IntVector IOTA = ZERO.addIndex(1);
   private static final int NAN_BITS_ABOVE = 0x7F800000;
 
   static final PairMax INSTANCE = make();
@@ -56,7 +57,7 @@ final class PairMax {
       IntVector right = (IntVector) k.reinterpretAsLongs().lanewise(VectorOperators.LSHR, 32).reinterpretAsInts();
       VectorMask<Integer> wins = right.compare(VectorOperators.GT, k);
       k.blend(right, wins).intoArray(key, j);
-      IOTA.add(j).add(IntVector.zero(S).blend(1, wins)).intoArray(idx, j);
+      IOTA.add(j).add(ZERO.blend(ONE, wins)).intoArray(idx, j);
     }
     MaxPool2d.pairsScalar(x, xOff, j / 2, pairs, key, idx);
   }

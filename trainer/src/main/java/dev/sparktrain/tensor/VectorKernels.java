@@ -8,25 +8,9 @@ package dev.sparktrain.tensor;
  */
 final class VectorKernels {
   /** {@link BatchNorm}'s and {@link Conv2d}'s plane reductions, four planes at a time. */
-  static final PlaneSums PLANE_SUMS = GemmChoice.vectorApiPresent() ? planeSums() : null;
+  static final PlaneSums PLANE_SUMS = GemmChoice.vectorOrNull(() -> PlaneSums.INSTANCE);
   /** {@link MaxPool2d}'s 2×2 pairs. */
-  static final PairMax PAIR_MAX = GemmChoice.vectorApiPresent() ? pairMax() : null;
+  static final PairMax PAIR_MAX = GemmChoice.vectorOrNull(() -> PairMax.INSTANCE);
 
   private VectorKernels() {}
-
-  private static PlaneSums planeSums() {
-    try {
-      return PlaneSums.INSTANCE;
-    } catch (LinkageError e) {
-      return null;
-    }
-  }
-
-  private static PairMax pairMax() {
-    try {
-      return PairMax.INSTANCE;
-    } catch (LinkageError e) {
-      return null;
-    }
-  }
 }
