@@ -36,7 +36,9 @@ public final class ChannelSecurity {
 
   public static final int SECRET = 32, NONCE = 16, MAC = 32, TAG = 16;
   private static final SecureRandom RANDOM = new SecureRandom();
-  static final int TASK_TO_DRIVER = 1, DRIVER_TO_TASK = 2;
+  static final int TASK_TO_DRIVER = 1, DRIVER_TO_TASK = 2, BROADCAST = 3;
+  /** A KEY frame's body: the endpoint's 16-byte broadcast key and the first record number the task may be sent. */
+  public static final int KEY_BODY = 16 + 8;
 
   /** A run's identity and secret, and whether its frames are encrypted. */
   public record Run(long id, byte[] secret, boolean encrypt) implements java.io.Serializable {
@@ -175,7 +177,11 @@ public final class ChannelSecurity {
     }
 
     private void next() throws GeneralSecurityException {
-      ByteBuffer.wrap(nonce).order(ByteOrder.LITTLE_ENDIAN).putInt(direction).putLong(sequence++);
+      init(sequence++);
+    }
+
+    private void init(long k) throws GeneralSecurityException {
+      ByteBuffer.wrap(nonce).order(ByteOrder.LITTLE_ENDIAN).putInt(direction).putLong(k);
       cipher.init(mode, key, new GCMParameterSpec(8 * TAG, nonce));
     }
 
@@ -207,6 +213,126 @@ public final class ChannelSecurity {
       } catch (GeneralSecurityException e) {
         throw new IOException(peer + ": encrypted record " + k + ": " + e.getMessage(), e);
       }
+    }
+
+    /**
+     * Seals plain[from, from + len) into out at at as broadcast record k: u32 BROADCAST magic, u32 L, u64 k, then L
+     * bytes of ciphertext and tag; returns the bytes written.
+     */
+    int sealRecord(long k, byte[] plain, int from, int len, byte[] out, int at) {
+      ByteBuffer.wrap(out, at, Broadcast.HEADER).order(ByteOrder.LITTLE_ENDIAN)
+          .putInt(Frames.BROADCAST_MAGIC).putInt(len + TAG).putLong(k);
+      try {
+        init(k);
+        cipher.updateAAD(out, at, Broadcast.HEADER);
+        return Broadcast.HEADER + cipher.doFinal(plain, from, len, out, at + Broadcast.HEADER);
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("sealing a broadcast step frame: " + e.getMessage(), e);
+      }
+    }
+
+    /** Opens broadcast record k, sealed[0, len) after the 16 header bytes header[0, 16), into out at at. */
+    int openRecord(long k, byte[] header, byte[] sealed, int len, byte[] out, int at, String peer) throws IOException {
+      try {
+        init(k);
+        cipher.updateAAD(header, 0, Broadcast.HEADER);
+        return cipher.doFinal(sealed, 0, len, out, at);
+      } catch (AEADBadTagException e) {
+        throw new IOException(peer + ": broadcast record " + k + " failed authentication (tampered, truncated, or "
+            + "not from this run's driver); closing the connection");
+      } catch (GeneralSecurityException e) {
+        throw new IOException(peer + ": broadcast record " + k + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** The task's opener of the driver's broadcast records, from the key a KEY frame gave. */
+  static Aead broadcastOpener(byte[] key) {
+    WarmUp.ensure();
+    return new Aead(key, BROADCAST, Cipher.DECRYPT_MODE);
+  }
+
+  /**
+   * The driver's endpoint's sealer of what it sends every task alike: one random key for the endpoint's life, and
+   * a record counter that only grows, so no nonce is used twice under the key. A frame is cut into records of at
+   * most {@link Frames#RECORD} plain bytes, sealed on several threads at once (each record has its own nonce);
+   * every connection then writes the same sealed bytes. Sealing happens on the endpoint's training thread, never
+   * while a connection still writes the previous frame.
+   */
+  static final class Broadcast {
+    /** A broadcast record's header: u32 magic, u32 sealed length, u64 record number. */
+    static final int HEADER = 16;
+    private final byte[] key = ChannelSecurity.bytes(16);
+    private final Aead[] sealers;
+    /**
+     * The next record's number. It starts at a random point below 2^62, so that the numbers in the clear say
+     * nothing (and, beginning at 0, no header holds eight zero bytes that look like two zero parameters).
+     */
+    private long next = RANDOM.nextLong() >>> 2;
+    /** The first record of the newest sealed frame: what a task admitted now may still be sent. */
+    private volatile long floor = next;
+    private byte[] sealed = new byte[0];
+    private int length;
+
+    /** A broadcast sealer using up to threads threads. */
+    Broadcast(int threads) {
+      WarmUp.ensure();
+      sealers = new Aead[Math.max(1, threads)];
+      for (int i = 0; i < sealers.length; i++) sealers[i] = new Aead(key, BROADCAST, Cipher.ENCRYPT_MODE);
+    }
+
+    /** The body of the KEY frame that admits a task: the key, and the first record it may be sent. */
+    byte[] keyBody() {
+      return ByteBuffer.allocate(KEY_BODY).order(ByteOrder.LITTLE_ENDIAN).put(key).putLong(floor).array();
+    }
+
+    /**
+     * Seals the plain frame frame[0, len) as records numbered from the next unused one; the records after the
+     * first few run on pool while this thread seals the first share. Then {@link #bytes}[0, {@link #length}) is
+     * what every connection writes.
+     */
+    void seal(byte[] frame, int len, java.util.concurrent.ExecutorService pool) {
+      int records = Math.max(1, (len + Frames.RECORD - 1) / Frames.RECORD);
+      int need = len + records * (HEADER + TAG);
+      if (sealed.length < need) sealed = new byte[need];
+      long base = next;
+      next += records;
+      floor = base;
+      int parts = Math.min(sealers.length, records);
+      java.util.List<java.util.concurrent.Future<?>> rest = new java.util.ArrayList<>();
+      for (int p = 1; p < parts; p++) {
+        int part = p;
+        rest.add(pool.submit(() -> sealPart(part, parts, records, base, frame, len)));
+      }
+      sealPart(0, parts, records, base, frame, len);
+      for (java.util.concurrent.Future<?> f : rest) {
+        try {
+          f.get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while sealing a broadcast frame", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+          throw new IllegalStateException("sealing a broadcast frame: " + e.getCause(), e.getCause());
+        }
+      }
+      length = need;
+    }
+
+    /** Seals records [part × records / parts, (part + 1) × records / parts) with sealer part. */
+    private void sealPart(int part, int parts, int records, long base, byte[] frame, int len) {
+      Aead s = sealers[part];
+      for (int r = (int) ((long) part * records / parts), end = (int) ((long) (part + 1) * records / parts); r < end; r++) {
+        int from = r * Frames.RECORD;
+        s.sealRecord(base + r, frame, from, Math.min(Frames.RECORD, len - from), sealed, r * (Frames.RECORD + HEADER + TAG));
+      }
+    }
+
+    byte[] bytes() {
+      return sealed;
+    }
+
+    int length() {
+      return length;
     }
   }
 }

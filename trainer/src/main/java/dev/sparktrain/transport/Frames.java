@@ -17,9 +17,15 @@ import java.util.zip.CRC32C;
  * </pre>
  * all little-endian. A reader states the largest body it accepts before anything is allocated, and checks the
  * magic, the type and the checksum; a frame that fails any check ends the connection with an error naming it. On
- * an encrypted channel every frame after the handshake travels sealed ({@link ChannelSecurity}):
+ * an encrypted channel every frame after the handshake travels sealed ({@link ChannelSecurity}), with its
+ * checksum field 0 and unchecked, since the GCM tags authenticate every byte:
  * <pre>
  *   u32 magic "STE2" | u32 L | AES-GCM ciphertext of the whole plain frame, and its 16-byte tag (L bytes)
+ * </pre>
+ * in records of at most {@link #RECORD} plain bytes; what the driver sends every task alike (PARAMS, STOP) travels
+ * in broadcast records instead, sealed once for every task:
+ * <pre>
+ *   u32 magic "STB2" | u32 L | u64 record number k | AES-GCM ciphertext and tag (L bytes)
  * </pre>
  *
  * <p>Bodies: HELLO (task → driver) = u64 run id, 16-byte nonce, u32 partition, u32 stage attempt, u32 task
@@ -29,7 +35,8 @@ import java.util.zip.CRC32C;
  * PARAMS (driver → task) = u64 step, u32 epoch, u32 iteration, u32 n, n × f32;
  * GRAD (task → driver) = u64 step, u32 partition, f64 loss sum, u64 count, u64 correct, u32 n, n × f32,
  * u32 m, m × f64 (n = 0: no example contributed; m = 0: no batch statistics);
- * STOP and PING (driver → task) = empty; PEER (driver → task, with train.reduce = tree) = u32 the parent's
+ * KEY (driver → task, encrypted runs only, the first sealed frame) = 16-byte broadcast key, u64 the first record
+ * number the task may be sent; STOP and PING (driver → task) = empty; PEER (driver → task, with train.reduce = tree) = u32 the parent's
  * partition, u32 its stage attempt, u16 l, l bytes of its listener host:port.
  */
 public final class Frames {
@@ -37,7 +44,9 @@ public final class Frames {
 
   public static final int MAGIC = 0x32505453;  // "STP2" in little-endian byte order
   public static final int SEALED_MAGIC = 0x32455453;  // "STE2": an encrypted frame
-  public static final int HELLO = 1, PARAMS = 2, GRAD = 3, STOP = 4, PING = 5, CHALLENGE = 6, PROOF = 7, PEER = 8;
+  public static final int BROADCAST_MAGIC = 0x32425453;  // "STB2": an encrypted frame sealed once for every task
+  public static final int HELLO = 1, PARAMS = 2, GRAD = 3, STOP = 4, PING = 5, CHALLENGE = 6, PROOF = 7, PEER = 8,
+      KEY = 9;
   public static final int HEADER = 12;
   /** Flags of HELLO and CHALLENGE: the frames after the handshake are encrypted. */
   public static final int ENCRYPTED = 1;
@@ -46,6 +55,16 @@ public final class Frames {
   public static final class Writer {
     private ByteBuffer buf = ByteBuffer.allocate(1024).order(ByteOrder.LITTLE_ENDIAN);
     private final CRC32C crc = new CRC32C();
+    private boolean sealed;
+
+    /**
+     * The frames this writer finishes from now on travel sealed: their checksum field is left 0, since each
+     * record's GCM tag authenticates every byte, and a reader of sealed frames does not check it.
+     */
+    public Writer sealed() {
+      sealed = true;
+      return this;
+    }
 
     public Writer begin(int type, int maxBody) {
       if (buf.capacity() < HEADER + maxBody + 4) {
@@ -81,9 +100,13 @@ public final class Frames {
     public Writer finish() {
       int end = buf.position();
       buf.putInt(8, end - HEADER);
-      crc.reset();
-      crc.update(buf.array(), 4, end - 4);
-      buf.putInt((int) crc.getValue());
+      if (sealed) {
+        buf.putInt(0);
+      } else {
+        crc.reset();
+        crc.update(buf.array(), 4, end - 4);
+        buf.putInt((int) crc.getValue());
+      }
       return this;
     }
 
@@ -138,7 +161,9 @@ public final class Frames {
     private final String peer;
     private final CRC32C crc = new CRC32C();
     private byte[] bytes = new byte[1024], sealed = new byte[0];
-    private ChannelSecurity.Aead opener;
+    private ChannelSecurity.Aead opener, broadcast;
+    /** The lowest broadcast record number this reader still accepts. */
+    private long broadcastFloor;
 
     public Reader(DataInputStream in, String peer) {
       this.in = in;
@@ -148,6 +173,12 @@ public final class Frames {
     /** From now on every frame must arrive sealed, and is opened with opener. */
     void decrypt(ChannelSecurity.Aead opener) {
       this.opener = opener;
+    }
+
+    /** From now on broadcast records are accepted too, opened with opener, numbered floor or more, each once. */
+    void broadcast(ChannelSecurity.Aead opener, long floor) {
+      this.broadcast = opener;
+      this.broadcastFloor = floor;
     }
 
     /** The next frame, whose body may not exceed maxBody bytes; EOFException at a clean end of stream. */
@@ -181,39 +212,69 @@ public final class Frames {
       return checked(bytes, len);
     }
 
-    /** A sealed frame: one record, or several when the plain frame is longer than {@link #RECORD}. */
+    /**
+     * A sealed frame: one record, or several when the plain frame is longer than {@link #RECORD}; all of the
+     * connection's own, or all broadcast records with consecutive numbers.
+     */
     private Frame readSealed(int maxBody) throws IOException {
-      byte[] header = new byte[8];
+      byte[] header = new byte[ChannelSecurity.Broadcast.HEADER];
       header[0] = bytes[0];
-      int plain = openRecord(header, 0), body = -1;
+      int magic = recordHeader(header, -1);
+      int plain = openRecord(magic, header, 0), body = -1;
       while (true) {
         if (body < 0 && plain >= HEADER) body = bodyLength(bytes, maxBody);
         if (body >= 0 && plain >= HEADER + body + 4) break;
         if (plain % RECORD != 0) throw new IOException(peer + ": encrypted frame ends before its contents do");
         header[0] = (byte) in.readUnsignedByte();
-        plain += openRecord(header, plain);
+        recordHeader(header, magic);
+        plain += openRecord(magic, header, plain);
       }
       if (HEADER + body + 4 != plain) throw new IOException(peer + ": encrypted frame's length does not match its contents");
       return checked(bytes, body);
     }
 
-    /** Reads one sealed record (its first byte already in header[0]) and opens it into bytes at offset at. */
-    private int openRecord(byte[] header, int at) throws IOException {
+    /**
+     * Reads the rest of a record's header (its first byte already in header[0]) and returns its magic, which must
+     * be expected's when expected is not -1 (the records of one frame are all of one kind).
+     */
+    private int recordHeader(byte[] header, int expected) throws IOException {
       in.readFully(header, 1, 7);
-      ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
-      int magic = h.getInt(), len = h.getInt();
-      if (magic != SEALED_MAGIC) {
+      int magic = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+      if (magic == BROADCAST_MAGIC) in.readFully(header, 8, 8);
+      if (magic != SEALED_MAGIC && magic != BROADCAST_MAGIC) {
         throw new IOException(peer + ": a plain frame (magic " + Integer.toHexString(magic) + ") on an encrypted channel");
       }
+      if (expected != -1 && magic != expected) {
+        throw new IOException(peer + ": an encrypted frame mixes broadcast records with the connection's own");
+      }
+      return magic;
+    }
+
+    /** Reads one sealed record, whose header is in header, and opens it into bytes at offset at. */
+    private int openRecord(int magic, byte[] header, int at) throws IOException {
+      ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+      int len = h.getInt(4);
       int most = RECORD + ChannelSecurity.TAG;
       if (len <= ChannelSecurity.TAG || len > most) {
         throw new IOException(peer + ": encrypted record of " + len + " bytes; " + (ChannelSecurity.TAG + 1) + " to " + most
             + " expected");
       }
+      long k = 0;
+      if (magic == BROADCAST_MAGIC) {
+        k = h.getLong(8);
+        if (broadcast == null) throw new IOException(peer + ": a broadcast record before the driver's KEY frame");
+        if (k < broadcastFloor || (at > 0 && k != broadcastFloor)) {
+          throw new IOException(peer + ": broadcast record " + k + " where record " + broadcastFloor
+              + (at > 0 ? "" : " or a later one") + " was due (replayed, reordered or dropped); closing the connection");
+        }
+      }
       if (sealed.length < len) sealed = new byte[len];
       in.readFully(sealed, 0, len);
       if (bytes.length < at + len) bytes = java.util.Arrays.copyOf(bytes, Math.max(at + len, 2 * bytes.length));
-      return opener.open(header, sealed, len, bytes, at, peer);
+      if (magic == SEALED_MAGIC) return opener.open(header, sealed, len, bytes, at, peer);
+      int n = broadcast.openRecord(k, header, sealed, len, bytes, at, peer);
+      broadcastFloor = k + 1;
+      return n;
     }
 
     /** Checks the magic, type and length of the header at b[0, 12) and returns the body's length. */
@@ -221,20 +282,23 @@ public final class Frames {
       ByteBuffer h = ByteBuffer.wrap(b, 0, HEADER).order(ByteOrder.LITTLE_ENDIAN);
       int magic = h.getInt(), type = h.getInt(), len = h.getInt();
       if (magic != MAGIC) throw new IOException(peer + ": not a sparktrain step frame (magic " + Integer.toHexString(magic) + ")");
-      if (type < HELLO || type > PEER) throw new IOException(peer + ": unknown frame type " + type);
+      if (type < HELLO || type > KEY) throw new IOException(peer + ": unknown frame type " + type);
       if (len < 0 || len > maxBody) {
         throw new IOException(peer + ": frame type " + type + " has a " + len + "-byte body; at most " + maxBody + " expected");
       }
       return len;
     }
 
+    /** The frame in b, whose body has len bytes; its checksum is checked unless it arrived sealed. */
     private Frame checked(byte[] b, int len) throws IOException {
       int type = ByteBuffer.wrap(b, 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
-      crc.reset();
-      crc.update(b, 4, HEADER - 4 + len);
-      ByteBuffer all = ByteBuffer.wrap(b, 0, HEADER + len + 4).order(ByteOrder.LITTLE_ENDIAN);
-      if (all.getInt(HEADER + len) != (int) crc.getValue()) {
-        throw new IOException(peer + ": frame type " + type + " failed its CRC32C check");
+      if (opener == null) {  // a sealed frame's records passed their GCM tags, which cover every byte
+        crc.reset();
+        crc.update(b, 4, HEADER - 4 + len);
+        ByteBuffer all = ByteBuffer.wrap(b, 0, HEADER + len + 4).order(ByteOrder.LITTLE_ENDIAN);
+        if (all.getInt(HEADER + len) != (int) crc.getValue()) {
+          throw new IOException(peer + ": frame type " + type + " failed its CRC32C check");
+        }
       }
       ByteBuffer body = ByteBuffer.wrap(b, HEADER, len).slice().order(ByteOrder.LITTLE_ENDIAN);
       return new Frame(type, body);

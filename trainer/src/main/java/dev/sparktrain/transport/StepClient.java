@@ -38,12 +38,15 @@ public final class StepClient implements StepServer.Link {
    */
   public StepClient(String host, int port, ChannelSecurity.Run run, Frames.Hello hello, int paramCount,
                     long silenceMillis) throws IOException {
-    this(host, port, run, hello, paramCount, silenceMillis, "step endpoint " + host + ":" + port);
+    this(host, port, run, hello, paramCount, silenceMillis, "step endpoint " + host + ":" + port, true);
   }
 
-  /** As above, with the name errors give the other side (a parent task of {@link TreeReduce}, which sends no PARAMS). */
+  /**
+   * As above, with the name errors give the other side; fromDriver false: a parent task of {@link TreeReduce},
+   * which sends no PARAMS and no KEY.
+   */
   StepClient(String host, int port, ChannelSecurity.Run run, Frames.Hello hello, int paramCount, long silenceMillis,
-             String peer) throws IOException {
+             String peer, boolean fromDriver) throws IOException {
     this.paramCount = paramCount;
     this.params = new float[paramCount];
     this.silenceMillis = silenceMillis;
@@ -62,15 +65,18 @@ public final class StepClient implements StepServer.Link {
     reader = new Frames.Reader(new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16)), peer);
     out = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
     try {
-      handshake(run, hello);
+      handshake(run, hello, fromDriver);
     } catch (IOException | RuntimeException e) {
       close();
       throw e;
     }
   }
 
-  /** HELLO, then the driver's CHALLENGE (whose proof is checked), then our PROOF; keys when encrypting. */
-  private void handshake(ChannelSecurity.Run run, Frames.Hello hello) throws IOException {
+  /**
+   * HELLO, then the driver's CHALLENGE (whose proof is checked), then our PROOF; keys when encrypting, and then
+   * from the driver its KEY, the first sealed frame.
+   */
+  private void handshake(ChannelSecurity.Run run, Frames.Hello hello, boolean fromDriver) throws IOException {
     byte[] helloBody = hello.body();
     Frames.encode(writer, Frames.HELLO, helloBody);
     writer.writeTo(out);
@@ -94,8 +100,22 @@ public final class StepClient implements StepServer.Link {
     writer.writeTo(out);
     if (run.encrypt()) {
       sealer = ChannelSecurity.sealer(run.secret(), transcript, ChannelSecurity.TASK_TO_DRIVER);
+      writer.sealed();
       reader.decrypt(ChannelSecurity.opener(run.secret(), transcript, ChannelSecurity.DRIVER_TO_TASK));
+      if (fromDriver) receiveKey(reader, peer);
     }
+  }
+
+  /** Reads the driver's KEY frame (the first sealed one) and lets reader open the driver's broadcast records. */
+  static void receiveKey(Frames.Reader reader, String peer) throws IOException {
+    Frames.Frame k = reader.read(ChannelSecurity.KEY_BODY);
+    if (k.type() != Frames.KEY || k.body().remaining() != ChannelSecurity.KEY_BODY) {
+      throw new IOException(peer + ": expected the driver's KEY frame of " + ChannelSecurity.KEY_BODY
+          + " bytes after the handshake, got frame type " + k.type());
+    }
+    byte[] key = new byte[16];
+    k.body().get(key);
+    reader.broadcast(ChannelSecurity.broadcastOpener(key), k.body().getLong());
   }
 
   /** The next PARAMS (decoded into a buffer that the next call reuses) or STOP from the driver. */

@@ -77,6 +77,8 @@ public final class StepServer implements AutoCloseable {
   private final Set<TcpConn> live = ConcurrentHashMap.newKeySet();
   private final Frames.Writer writer = new Frames.Writer();
   private final ExecutorService senders;
+  /** On an encrypted run: the sealer of what every task is sent alike (PARAMS, STOP); else null. */
+  private final ChannelSecurity.Broadcast broadcast;
   /** Recent step times in ms (exchange, first send to last gradient), for the derived step timeout. */
   private final double[] recent = new double[64];
   private int recorded;
@@ -179,6 +181,8 @@ public final class StepServer implements AutoCloseable {
     final OutputStream out;
     /** Set once the handshake is done on an encrypted run; then every frame written is sealed first. */
     ChannelSecurity.Aead sealer;
+    /** With the sealer: the endpoint's sealer of what every task is sent alike, whose bytes send writes. */
+    ChannelSecurity.Broadcast broadcast;
     private byte[] sealed;
     volatile long lastSend = System.nanoTime();
 
@@ -189,6 +193,7 @@ public final class StepServer implements AutoCloseable {
 
     @Override
     boolean send(Message m, Frames.Writer w) {
+      if (broadcast != null) return writeSealed(broadcast.bytes(), broadcast.length());
       return write(w.array(), w.length());
     }
 
@@ -203,6 +208,19 @@ public final class StepServer implements AutoCloseable {
     synchronized boolean write(byte[] frame, int len) {
       try {
         sealed = Frames.write(out, frame, len, sealer, sealed);
+        lastSend = System.nanoTime();
+        return true;
+      } catch (IOException e) {
+        close();
+        return false;
+      }
+    }
+
+    /** Writes bytes already sealed (a broadcast frame). */
+    synchronized boolean writeSealed(byte[] b, int len) {
+      try {
+        out.write(b, 0, len);
+        out.flush();
         lastSend = System.nanoTime();
         return true;
       } catch (IOException e) {
@@ -275,6 +293,10 @@ public final class StepServer implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    // a broadcast is sealed on this thread and up to `partitions` senders, while the tasks wait for it
+    this.broadcast = run.encrypt()
+        ? new ChannelSecurity.Broadcast(Math.min(Runtime.getRuntime().availableProcessors(), partitions + 1)) : null;
+    if (run.encrypt()) writer.sealed();  // PARAMS and STOP: only ever sent sealed
     Thread acceptor = new Thread(this::acceptLoop, "sparktrain-step-endpoint-accept");
     acceptor.setDaemon(true);
     acceptor.start();
@@ -370,6 +392,13 @@ public final class StepServer implements AutoCloseable {
     Admitted a = admit(c.out, r, peer, run, h -> h.partition() < 0 || h.partition() >= partitions
         ? "HELLO for partition " + h.partition() + "; the run has " + partitions : null);
     c.sealer = a.sealer();
+    if (c.sealer != null) {
+      // the first sealed frame: the key of the frames sealed once for every task
+      Frames.Writer w = new Frames.Writer();
+      Frames.encode(w, Frames.KEY, broadcast.keyBody());
+      c.sealed = Frames.write(c.out, w.array(), w.length(), c.sealer, null);
+      c.broadcast = broadcast;
+    }
     return a.hello();
   }
 
@@ -639,7 +668,10 @@ public final class StepServer implements AutoCloseable {
     } else if (encodedStep != m.step()) {
       Frames.encodeParams(writer, m.step(), m.epoch(), m.iteration(), m.params());
       encodedStep = m.step();
+    } else {
+      return;  // encoded (and sealed) already
     }
+    if (broadcast != null) broadcast.seal(writer.array(), writer.length(), senders);
   }
 
   /** Serves HELLOs (with STOP after {@link #stop}) until the barrier job is over, as the job's thread reports. */

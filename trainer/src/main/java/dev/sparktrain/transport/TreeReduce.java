@@ -129,7 +129,7 @@ public final class TreeReduce implements AutoCloseable {
     Frames.Hello hello = new Frames.Hello(self.runId(), ChannelSecurity.nonce(), self.partition(), self.stageAttempt(),
         self.attempt(), self.taskId(), self.flags(), self.executor());
     return new StepClient(host, port, run, hello, 0, silenceMillis,
-        "partition " + partition + "'s parent, partition " + parent(partition) + " at " + parentAddress);
+        "partition " + partition + "'s parent, partition " + parent(partition) + " at " + parentAddress, false);
   }
 
   private void acceptLoop() {

@@ -47,6 +47,8 @@ class StepChannelSecurityTest {
     final Frames.Reader reader;
     final ByteArrayOutputStream sent = new ByteArrayOutputStream();
     ChannelSecurity.Aead sealer;
+    /** The driver's KEY frame's body, on an encrypted run. */
+    byte[] keyBody;
 
     /** Connects and runs the handshake for partition, proving proofSecret (the run's, or a wrong one). */
     RawTask(int port, ChannelSecurity.Run run, int partition, byte[] proofSecret) throws IOException {
@@ -63,6 +65,13 @@ class StepChannelSecurityTest {
       if (run.encrypt()) {
         sealer = ChannelSecurity.sealer(run.secret(), transcript, ChannelSecurity.TASK_TO_DRIVER);
         reader.decrypt(ChannelSecurity.opener(run.secret(), transcript, ChannelSecurity.DRIVER_TO_TASK));
+        if (Arrays.equals(proofSecret, run.secret())) {  // else refused: no KEY comes
+          Frames.Frame k = reader.read(ChannelSecurity.KEY_BODY);
+          assertEquals(Frames.KEY, k.type());
+          keyBody = Frames.copy(k.body());
+          reader.broadcast(ChannelSecurity.broadcastOpener(Arrays.copyOf(keyBody, 16)),
+              java.nio.ByteBuffer.wrap(keyBody, 16, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
+        }
       }
     }
 
@@ -306,6 +315,126 @@ class StepChannelSecurityTest {
     assertTrue(e.getMessage().contains("encrypted record 2 failed authentication"), e.getMessage());
   }
 
+  /** A PARAMS frame of n floats sealed by b as a broadcast; returns its wire bytes. */
+  private static byte[] broadcastParams(ChannelSecurity.Broadcast b, int n, long step) {
+    float[] params = new float[n];
+    for (int i = 0; i < n; i++) params[i] = (float) Math.cos(i + step);
+    Frames.Writer w = new Frames.Writer();
+    Frames.encodeParams(w, step, 0, (int) step, params);
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      b.seal(w.array(), w.length(), pool);
+    } finally {
+      pool.shutdown();
+    }
+    return Arrays.copyOf(b.bytes(), b.length());
+  }
+
+  /** A reader of wire that opens the broadcast records of the endpoint whose KEY body is keyBody. */
+  private static Frames.Reader broadcastReader(byte[] wire, byte[] keyBody) {
+    Frames.Reader r = new Frames.Reader(new DataInputStream(new java.io.ByteArrayInputStream(wire)), "test");
+    r.decrypt(ChannelSecurity.opener(new byte[32], new byte[] {1}, ChannelSecurity.DRIVER_TO_TASK));
+    java.nio.ByteBuffer k = java.nio.ByteBuffer.wrap(keyBody).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    byte[] key = new byte[16];
+    k.get(key);
+    r.broadcast(ChannelSecurity.broadcastOpener(key), k.getLong());
+    return r;
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    for (byte[] p : parts) o.writeBytes(p);
+    return o.toByteArray();
+  }
+
+  @Test
+  void aBroadcastFrameIsSealedOnceOnSeveralThreadsAndOpensInOrderOnly() throws Exception {
+    ChannelSecurity.Broadcast b = new ChannelSecurity.Broadcast(3);
+    byte[] key = b.keyBody();
+    int n = 100_000, records = (Frames.paramsBody(n) + Frames.HEADER + 4 + Frames.RECORD - 1) / Frames.RECORD;
+    byte[] step0 = broadcastParams(b, n, 0), step1 = broadcastParams(b, n, 1);
+    assertEquals(7, records);
+    assertEquals(Frames.HEADER + Frames.paramsBody(n) + 4 + records * (16 + ChannelSecurity.TAG), step0.length);
+    // the record numbers are in the clear, start where the KEY says and run on: the second frame's first is 7 later
+    long base = java.nio.ByteBuffer.wrap(key, 16, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+    assertEquals(base, java.nio.ByteBuffer.wrap(step0, 8, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
+    assertEquals(base + 7, java.nio.ByteBuffer.wrap(step1, 8, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong());
+    Frames.Reader r = broadcastReader(concat(step0, step1), key);
+    float[] back = new float[n];
+    for (long step = 0; step < 2; step++) {
+      Frames.StepHeader h = Frames.decodeParams(r.read(Frames.paramsBody(n)).body(), back, "test");
+      assertEquals(step, h.step());
+      for (int i = 0; i < n; i++) assertEquals((float) Math.cos(i + step), back[i]);
+    }
+    int full = 16 + Frames.RECORD + ChannelSecurity.TAG;
+    assertFalse(Arrays.equals(Arrays.copyOfRange(step0, 16, 32), Arrays.copyOfRange(step1, 16, 32)), "no keystream reuse");
+    // replayed: step 0 again after step 1
+    IOException replay = assertThrows(IOException.class, () -> {
+      Frames.Reader rr = broadcastReader(concat(step0, step1, step0), key);
+      rr.read(Frames.paramsBody(n));
+      rr.read(Frames.paramsBody(n));
+      rr.read(Frames.paramsBody(n));
+    });
+    assertTrue(replay.getMessage().contains("broadcast record " + base + " where record " + (base + 14) + " or a later one was due"), replay.getMessage());
+    // reordered: records 1 and 2 of a frame swapped
+    byte[] swapped = step0.clone();
+    System.arraycopy(step0, 2 * full, swapped, full, full);
+    System.arraycopy(step0, full, swapped, 2 * full, full);
+    IOException reorder = assertThrows(IOException.class, () -> broadcastReader(swapped, key).read(Frames.paramsBody(n)));
+    assertTrue(reorder.getMessage().contains("broadcast record " + (base + 2) + " where record " + (base + 1) + " was due"), reorder.getMessage());
+    // tampered: one flipped bit of ciphertext, or of the record number in its header (the associated data)
+    for (int at : new int[] {full + 100, full + 8}) {
+      byte[] flipped = step0.clone();
+      flipped[at] ^= 0x04;
+      IOException e = assertThrows(IOException.class, () -> broadcastReader(flipped, key).read(Frames.paramsBody(n)));
+      assertTrue(e.getMessage().contains("broadcast record") && e.getMessage().contains("due")
+          || e.getMessage().contains("broadcast record " + (base + 1) + " failed authentication"), e.getMessage());
+    }
+    // truncated
+    IOException cut = assertThrows(IOException.class,
+        () -> broadcastReader(Arrays.copyOf(step0, step0.length - 10), key).read(Frames.paramsBody(n)));
+    assertTrue(cut.getMessage().contains("truncated") || cut.getMessage().contains("EOF") || cut instanceof java.io.EOFException, cut.toString());
+    // another endpoint's key (another run, or a restarted driver) opens nothing
+    byte[] otherKey = new ChannelSecurity.Broadcast(1).keyBody();
+    java.nio.ByteBuffer.wrap(otherKey, 16, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(base);  // past the floor
+    IOException other = assertThrows(IOException.class, () -> broadcastReader(step0, otherKey).read(Frames.paramsBody(n)));
+    assertTrue(other.getMessage().contains("broadcast record " + base + " failed authentication"), other.getMessage());
+    // a KEY admitted after step 0 was sealed refuses anything older than the frame in flight
+    byte[] later = b.keyBody();
+    IOException stale = assertThrows(IOException.class, () -> broadcastReader(step0, later).read(Frames.paramsBody(n)));
+    assertTrue(stale.getMessage().contains("broadcast record " + base + " where record " + (base + 7) + " or a later one was due"), stale.getMessage());
+    // and a channel that never received a KEY refuses broadcast records
+    Frames.Reader noKey = new Frames.Reader(new DataInputStream(new java.io.ByteArrayInputStream(step0)), "test");
+    noKey.decrypt(ChannelSecurity.opener(new byte[32], new byte[] {1}, ChannelSecurity.DRIVER_TO_TASK));
+    IOException e = assertThrows(IOException.class, () -> noKey.read(Frames.paramsBody(n)));
+    assertTrue(e.getMessage().contains("a broadcast record before the driver's KEY frame"), e.getMessage());
+  }
+
+  @Test
+  void everyTaskOfAnEncryptedRunGetsTheSameSealedParameters() throws Exception {
+    ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
+    AtomicBoolean stop = new AtomicBoolean();
+    try (StepServer s = server(run, 2); RawTask a = new RawTask(s.port(), run, 0, run.secret());
+         RawTask b = new RawTask(s.port(), run, 1, run.secret())) {
+      CompletableFuture<GradientSum.Node[]> x = exchange(s, stop);
+      int len = Frames.HEADER + Frames.paramsBody(3) + 4 + 16 + ChannelSecurity.TAG;
+      byte[] wa = new byte[len], wb = new byte[len];
+      a.in.readFully(wa);
+      b.in.readFully(wb);
+      assertArrayEquals(wa, wb, "sealed once: both connections carry the same bytes");
+      assertEquals(Frames.BROADCAST_MAGIC, java.nio.ByteBuffer.wrap(wa).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt());
+      assertArrayEquals(a.keyBody, b.keyBody, "one key for the endpoint");
+      Frames.Reader ra = broadcastReader(wa, a.keyBody);
+      float[] p = new float[3];
+      Frames.decodeParams(ra.read(Frames.paramsBody(3)).body(), p, "test");
+      assertArrayEquals(new float[] {4, 5, 6}, p);
+      a.send(a.sealedGrad(0, 0));
+      b.send(b.sealedGrad(0, 1));
+      assertEquals(2, x.get(10, TimeUnit.SECONDS).length);
+      assertEquals(List.of(), log);
+    }
+  }
+
   @Test
   void aPartitionThatDoesNotAnswerIsReportedThenGivenUpOn() throws Exception {
     ChannelSecurity.Run run = ChannelSecurity.Run.random(false);
@@ -336,6 +465,8 @@ class StepChannelSecurityTest {
           c.getOutputStream().write(frame(Frames.CHALLENGE,
               new Frames.Challenge(nonce, 1, ChannelSecurity.driverProof(run.secret(), transcript)).body()));
           r.read(ChannelSecurity.MAC);
+          byte[] key = frame(Frames.KEY, new byte[ChannelSecurity.KEY_BODY]);
+          Frames.write(c.getOutputStream(), key, key.length, ChannelSecurity.sealer(run.secret(), transcript, ChannelSecurity.DRIVER_TO_TASK), null);
           Thread.sleep(5_000);
         } catch (Exception e) {
           throw new RuntimeException(e);

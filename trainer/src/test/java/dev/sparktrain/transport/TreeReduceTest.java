@@ -304,6 +304,11 @@ class TreeReduceTest {
     orphan.close();
   }
 
+  /** A child's connection to its parent, which sends no KEY. */
+  private static StepClient child(String host, int port, ChannelSecurity.Run run, Frames.Hello hello) throws IOException {
+    return new StepClient(host, port, run, hello, 0, 5000, "the parent", false);
+  }
+
   @Test
   void aParentAdmitsOnlyItsChildrenOfItsAttemptWithTheSecret() throws Exception {
     ChannelSecurity.Run run = ChannelSecurity.Run.random(true);
@@ -314,15 +319,15 @@ class TreeReduceTest {
       String host = address.substring(0, address.lastIndexOf(':'));
       int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
       ChannelSecurity.Run wrongSecret = new ChannelSecurity.Run(run.id(), ChannelSecurity.bytes(32), true);
-      assertThrows(IOException.class, () -> new StepClient(host, port, wrongSecret, hello(run, 1, 1), 0, 5000).close());
-      assertThrows(IOException.class, () -> new StepClient(host, port, run, hello(run, 1, 0), 0, 5000).close());
+      assertThrows(IOException.class, () -> child(host, port, wrongSecret, hello(run, 1, 1)).close());
+      assertThrows(IOException.class, () -> child(host, port, run, hello(run, 1, 0)).close());
       ChannelSecurity.Run otherRun = new ChannelSecurity.Run(run.id() + 1, run.secret(), true);
-      assertThrows(IOException.class, () -> new StepClient(host, port, otherRun, hello(otherRun, 2, 1), 0, 5000).close());
+      assertThrows(IOException.class, () -> child(host, port, otherRun, hello(otherRun, 2, 1)).close());
       // the genuine children connect and their sums arrive
-      try (StepClient one = new StepClient(host, port, run, hello(run, 1, 1), 0, 5000);
-           StepClient two = new StepClient(host, port, run, hello(run, 2, 1), 0, 5000)) {
+      try (StepClient one = child(host, port, run, hello(run, 1, 1));
+           StepClient two = child(host, port, run, hello(run, 2, 1))) {
         // a second partition 1 passes the handshake (it proves the secret) and is refused after it, in the log
-        new StepClient(host, port, run, hello(run, 1, 1), 0, 5000).close();
+        child(host, port, run, hello(run, 1, 1)).close();
         one.sendGrad(7, 1, node(1, 7, false));
         two.sendGrad(7, 2, node(2, 7, false));
         GradientSum.Node total = root.reduce(7, node(0, 7, false), () -> {}, null);
