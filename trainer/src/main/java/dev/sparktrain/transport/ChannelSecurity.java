@@ -176,10 +176,6 @@ public final class ChannelSecurity {
       }
     }
 
-    private void next() throws GeneralSecurityException {
-      init(sequence++);
-    }
-
     private void init(long k) throws GeneralSecurityException {
       ByteBuffer.wrap(nonce).order(ByteOrder.LITTLE_ENDIAN).putInt(direction).putLong(k);
       cipher.init(mode, key, new GCMParameterSpec(8 * TAG, nonce));
@@ -191,28 +187,13 @@ public final class ChannelSecurity {
      */
     int seal(byte[] plain, int from, int len, byte[] out) {
       ByteBuffer.wrap(out, 0, 8).order(ByteOrder.LITTLE_ENDIAN).putInt(Frames.SEALED_MAGIC).putInt(len + TAG);
-      try {
-        next();
-        cipher.updateAAD(out, 0, 8);
-        return 8 + cipher.doFinal(plain, from, len, out, 8);
-      } catch (GeneralSecurityException e) {
-        throw new IllegalStateException("sealing a step frame: " + e.getMessage(), e);
-      }
+      return sealAfter(sequence++, out, 0, 8, plain, from, len, "a step frame");
     }
 
     /** Opens record sealed[0, len), whose 8 header bytes are header[0, 8), into out at at; returns the plain length. */
     int open(byte[] header, byte[] sealed, int len, byte[] out, int at, String peer) throws IOException {
-      long k = sequence;
-      try {
-        next();
-        cipher.updateAAD(header, 0, 8);
-        return cipher.doFinal(sealed, 0, len, out, at);
-      } catch (AEADBadTagException e) {
-        throw new IOException(peer + ": encrypted record " + k + " failed authentication (tampered, truncated, "
-            + "reordered, replayed or from another connection); closing the connection");
-      } catch (GeneralSecurityException e) {
-        throw new IOException(peer + ": encrypted record " + k + ": " + e.getMessage(), e);
-      }
+      return openAfter(sequence++, header, 8, sealed, len, out, at, peer + ": encrypted record",
+          "tampered, truncated, reordered, replayed or from another connection");
     }
 
     /**
@@ -222,26 +203,37 @@ public final class ChannelSecurity {
     int sealRecord(long k, byte[] plain, int from, int len, byte[] out, int at) {
       ByteBuffer.wrap(out, at, Broadcast.HEADER).order(ByteOrder.LITTLE_ENDIAN)
           .putInt(Frames.BROADCAST_MAGIC).putInt(len + TAG).putLong(k);
-      try {
-        init(k);
-        cipher.updateAAD(out, at, Broadcast.HEADER);
-        return Broadcast.HEADER + cipher.doFinal(plain, from, len, out, at + Broadcast.HEADER);
-      } catch (GeneralSecurityException e) {
-        throw new IllegalStateException("sealing a broadcast step frame: " + e.getMessage(), e);
-      }
+      return sealAfter(k, out, at, Broadcast.HEADER, plain, from, len, "a broadcast step frame");
     }
 
     /** Opens broadcast record k, sealed[0, len) after the 16 header bytes header[0, 16), into out at at. */
     int openRecord(long k, byte[] header, byte[] sealed, int len, byte[] out, int at, String peer) throws IOException {
+      return openAfter(k, header, Broadcast.HEADER, sealed, len, out, at, peer + ": broadcast record",
+          "tampered, truncated, or not from this run's driver");
+    }
+
+    /** Record k: the header out[at, at + header) as associated data, then the ciphertext and tag after it. */
+    private int sealAfter(long k, byte[] out, int at, int header, byte[] plain, int from, int len, String what) {
       try {
         init(k);
-        cipher.updateAAD(header, 0, Broadcast.HEADER);
+        cipher.updateAAD(out, at, header);
+        return header + cipher.doFinal(plain, from, len, out, at + header);
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("sealing " + what + ": " + e.getMessage(), e);
+      }
+    }
+
+    /** Opens record k (named "what k" in errors, with the likely causes of a failed tag) into out at at. */
+    private int openAfter(long k, byte[] aad, int aadLen, byte[] sealed, int len, byte[] out, int at, String what,
+                          String causes) throws IOException {
+      try {
+        init(k);
+        cipher.updateAAD(aad, 0, aadLen);
         return cipher.doFinal(sealed, 0, len, out, at);
       } catch (AEADBadTagException e) {
-        throw new IOException(peer + ": broadcast record " + k + " failed authentication (tampered, truncated, or "
-            + "not from this run's driver); closing the connection");
+        throw new IOException(what + " " + k + " failed authentication (" + causes + "); closing the connection");
       } catch (GeneralSecurityException e) {
-        throw new IOException(peer + ": broadcast record " + k + ": " + e.getMessage(), e);
+        throw new IOException(what + " " + k + ": " + e.getMessage(), e);
       }
     }
   }

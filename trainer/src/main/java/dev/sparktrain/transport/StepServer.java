@@ -205,22 +205,18 @@ public final class StepServer implements AutoCloseable {
     }
 
     /** Writes one frame (the sender threads, the heartbeat and the training thread share the stream). */
-    synchronized boolean write(byte[] frame, int len) {
-      try {
-        sealed = Frames.write(out, frame, len, sealer, sealed);
-        lastSend = System.nanoTime();
-        return true;
-      } catch (IOException e) {
-        close();
-        return false;
-      }
+    boolean write(byte[] frame, int len) {
+      return write(frame, len, sealer);
     }
 
-    /** Writes bytes already sealed (a broadcast frame). */
-    synchronized boolean writeSealed(byte[] b, int len) {
+    /** Writes bytes already sealed (a broadcast frame) as they are. */
+    boolean writeSealed(byte[] b, int len) {
+      return write(b, len, null);
+    }
+
+    private synchronized boolean write(byte[] frame, int len, ChannelSecurity.Aead with) {
       try {
-        out.write(b, 0, len);
-        out.flush();
+        sealed = Frames.write(out, frame, len, with, sealed);
         lastSend = System.nanoTime();
         return true;
       } catch (IOException e) {

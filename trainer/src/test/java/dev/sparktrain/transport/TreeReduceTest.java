@@ -295,10 +295,11 @@ class TreeReduceTest {
     TreeReduce root = open(run, 0, 2, 0, l -> {});
     String address = root.address();
     TreeReduce child = open(run, 1, 2, 0, l -> {});
+    // opened while the parent still listens, so its own listener cannot take the parent's freed port
+    TreeReduce orphan = open(run, 1, 2, 0, l -> {});
     root.close();  // it read STOP
     child.close();  // it read STOP too, and never linked up
     // a child that does have a step to send while its parent is gone fails, naming the parent
-    TreeReduce orphan = open(run, 1, 2, 0, l -> {});
     IOException e = assertThrows(IOException.class, () -> orphan.reduce(0, node(1, 0, false), () -> {}, parentAt(() -> address)));
     assertTrue(e.getMessage().contains("partition 1's parent, partition 0 at " + address), e.getMessage());
     orphan.close();
